@@ -1,0 +1,37 @@
+import os from 'node:os'
+import { int, list, text, type Option, type Values } from './cli.js'
+
+const opt = <T>(o: Option<T>): Option<T> => o
+
+/** Shared by the supervisor and the producer. */
+export const kafkaOptions = {
+  kafkaBrokers: opt({ env: 'KAFKA_BROKERS', flag: 'kafka-brokers', default: ['127.0.0.1:9092'], parse: list, help: 'comma-separated Kafka bootstrap servers' }),
+  kafkaTopic: opt({ env: 'KAFKA_TOPIC', flag: 'kafka-topic', default: 'transactions', parse: text, help: 'input topic' }),
+  topicPartitions: opt({ env: 'TOPIC_PARTITIONS', flag: 'topic-partitions', default: 6, parse: int(1, 10_000), help: 'partitions used when the topic has to be created' }),
+}
+
+/**
+ * The largest amount is just under 1e9 dollars = 1e11 cents; a delta of FLUSH_RECORDS
+ * such records must stay below 2^53 to be exact in a JS number: 50,000 * 1e11 = 5e15 < 9.007e15.
+ */
+export const MAX_FLUSH_RECORDS = 50_000
+
+export const supervisorOptions = {
+  ...kafkaOptions,
+  kafkaGroupId: opt({ env: 'KAFKA_GROUP_ID', flag: 'kafka-group-id', default: 'tumbler', parse: text, help: 'consumer group; supervisors with one group id share the partitions' }),
+  databaseUrl: opt({ env: 'DATABASE_URL', flag: 'database-url', default: 'postgresql://postgres@127.0.0.1:5432/tumbler', parse: text, help: 'Postgres connection string (libpq variables are honoured)' }),
+  httpHost: opt({ env: 'HTTP_HOST', flag: 'http-host', default: '127.0.0.1', parse: text, help: 'address the UI, API, health and metrics listen on' }),
+  httpPort: opt({ env: 'HTTP_PORT', flag: 'http-port', default: 8501, parse: int(0, 65_535), help: 'port the UI, API, health and metrics listen on' }),
+  windowSeconds: opt({ env: 'WINDOW_SECONDS', flag: 'window-seconds', default: 60, parse: int(1, 86_400), help: 'tumbling window size in seconds' }),
+  latenessSeconds: opt({ env: 'LATENESS_SECONDS', flag: 'lateness-seconds', default: 60, parse: int(0, 86_400), help: 'watermark delay (allowed lateness) in seconds' }),
+  futureSeconds: opt({ env: 'FUTURE_SECONDS', flag: 'future-seconds', default: 300, parse: int(0, 31_536_000), help: 'event time further than this after the Kafka timestamp is rejected (future)' }),
+  actors: opt({ env: 'ACTORS', flag: 'actors', default: os.availableParallelism(), parse: int(1, 256), help: 'window actor threads' }),
+  flushMs: opt({ env: 'FLUSH_MS', flag: 'flush-ms', default: 250, parse: int(10, 60_000), help: 'longest time an update waits before it is committed, in ms' }),
+  flushRecords: opt({ env: 'FLUSH_RECORDS', flag: 'flush-records', default: 20_000, parse: int(1, MAX_FLUSH_RECORDS), help: 'records handed to one actor that trigger an early flush' }),
+  flushBytes: opt({ env: 'FLUSH_BYTES', flag: 'flush-bytes', default: 8 * 1024 * 1024, parse: int(1024), help: 'record bytes handed to one actor that trigger an early flush' }),
+  maxInFlightRecords: opt({ env: 'MAX_INFLIGHT_RECORDS', flag: 'max-inflight-records', default: 20_000, parse: int(1), help: 'records of one partition read but not yet committed before the partition is paused' }),
+  logLevel: opt({ env: 'LOG_LEVEL', flag: 'log-level', default: 'info', parse: (raw: string) => { if (!['debug', 'info', 'warn', 'error'].includes(raw)) throw new Error('expected debug, info, warn or error'); return raw }, help: 'debug, info, warn or error' }),
+  faults: opt({ env: 'TUMBLER_FAULTS', flag: 'faults', default: '', parse: (raw: string) => raw, help: 'test-only fault injection, e.g. "actor0:batch:40,writer:commit:3" (that thread dies once, at its Nth batch / commit)' }),
+}
+
+export type SupervisorConfig = Values<typeof supervisorOptions>

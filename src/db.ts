@@ -1,0 +1,96 @@
+import { readdir, readFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import path from 'node:path'
+import pg from 'pg'
+import { log } from './log.js'
+
+// Main-thread Postgres: the database itself, migrations, and partition claims.
+// The writer thread has its own connection for commits.
+
+// bigint and numeric as strings, never JS numbers (exact offsets and money).
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v)
+
+// dist/src/db.js when built, src/db.ts under tsx: sql/ sits at the package root either way.
+const HERE = path.dirname(fileURLToPath(import.meta.url))
+const SQL_DIR = path.resolve(HERE, HERE.split(path.sep).includes('dist') ? '../../sql' : '../sql')
+
+/** Creates the database named in the URL if it is missing and we are allowed to. */
+export async function ensureDatabase(databaseUrl: string): Promise<void> {
+  const probe = new pg.Client({ connectionString: databaseUrl })
+  try {
+    await probe.connect()
+    return
+  } catch (err) {
+    if ((err as { code?: string }).code !== '3D000') throw err // 3D000: invalid_catalog_name
+  } finally {
+    await probe.end().catch(() => {})
+  }
+  const url = new URL(databaseUrl)
+  const name = decodeURIComponent(url.pathname.slice(1))
+  url.pathname = '/postgres'
+  const admin = new pg.Client({ connectionString: url.toString() })
+  await admin.connect()
+  try {
+    await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`)
+    log.info('created database', { database: name })
+  } catch (err) {
+    if ((err as { code?: string }).code !== '42P04') throw err // another supervisor created it first
+  } finally {
+    await admin.end()
+  }
+}
+
+/** Applies sql/NNN_*.sql files not yet recorded, each once, in order. */
+export async function migrate(pool: pg.Pool, sqlDir = SQL_DIR): Promise<string[]> {
+  const files = (await readdir(sqlDir)).filter((f) => /^\d+_.*\.sql$/.test(f)).sort()
+  const client = await pool.connect()
+  const applied: string[] = []
+  try {
+    await client.query('BEGIN')
+    await client.query("SELECT pg_advisory_xact_lock(hashtext('tumbler_migrations'))")
+    await client.query('CREATE TABLE IF NOT EXISTS tumbler_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())')
+    const done = new Set((await client.query<{ version: number }>('SELECT version FROM tumbler_migrations')).rows.map((r) => r.version))
+    for (const file of files) {
+      const version = parseInt(file, 10)
+      if (done.has(version)) continue
+      await client.query(await readFile(path.join(sqlDir, file), 'utf8'))
+      await client.query('INSERT INTO tumbler_migrations (version, name) VALUES ($1, $2)', [version, file])
+      applied.push(file)
+    }
+    await client.query('COMMIT')
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {})
+    throw err
+  } finally {
+    client.release()
+  }
+  if (applied.length) log.info('applied migrations', { applied })
+  return applied
+}
+
+export interface Claim {
+  epoch: string
+  nextOffset: string
+  maxEventMs: number | null
+}
+
+/**
+ * Makes `owner` the partition's owner under a new epoch and returns where to resume.
+ * The UPDATE waits for the row lock of a commit in flight, so it sees that commit's offset;
+ * any later commit of an older epoch is fenced. `lowOffset` is where a partition never
+ * seen before starts (the log start).
+ */
+export async function claimPartition(pool: pg.Pool, topic: string, partition: number, owner: string, lowOffset: string): Promise<Claim> {
+  const { rows } = await pool.query<{ epoch: string; next_offset: string; max_event_ms: string | null }>(
+    `INSERT INTO tumbler_progress AS p (topic, partition, next_offset, epoch, owner)
+     VALUES ($1, $2, $3, 1, $4)
+     ON CONFLICT (topic, partition) DO UPDATE SET
+       epoch = p.epoch + 1, owner = EXCLUDED.owner, updated_at = now(),
+       -- a log truncated by retention past the stored offset resumes at the log start
+       next_offset = GREATEST(p.next_offset, EXCLUDED.next_offset)
+     RETURNING epoch, next_offset, max_event_ms`,
+    [topic, partition, lowOffset, owner],
+  )
+  const row = rows[0]!
+  return { epoch: row.epoch, nextOffset: row.next_offset, maxEventMs: row.max_event_ms === null ? null : Number(row.max_event_ms) }
+}

@@ -1,0 +1,92 @@
+import { randomInt, randomUUID } from 'node:crypto'
+import { CompressionTypes } from 'kafkajs'
+import { int, runMain, type Values } from './cli.js'
+import { kafkaOptions } from './config.js'
+import { createKafka, ensureTopic } from './kafka.js'
+import { configureLog } from './log.js'
+
+// The synthetic transaction generator of the seed's event model.
+
+export const CATALOG: Record<string, string[]> = {
+  Electronics: ['Smartphone X', 'Laptop Pro', 'Wireless Earbuds', 'Smart Watch', '4K Monitor'],
+  Fashion: ['Denim Jacket', 'Running Shoes', 'Silk Scarf', 'Leather Belt', 'Summer Dress'],
+  Beauty: ['Face Serum', 'Lipstick Set', 'Perfume', 'Hair Dryer', 'Nail Kit'],
+  Home: ['Coffee Maker', 'Desk Lamp', 'Throw Pillow', 'Cookware Set', 'Vacuum Cleaner'],
+  Sports: ['Yoga Mat', 'Dumbbell Set', 'Tennis Racket', 'Cycling Helmet', 'Football'],
+  Grocery: ['Organic Coffee', 'Olive Oil', 'Green Tea', 'Dark Chocolate', 'Honey Jar'],
+}
+const CATEGORIES = Object.keys(CATALOG)
+const PAYMENT_METHODS = ['credit_card', 'debit_card', 'paypal']
+
+/** The seed's timestamp form: "YYYY-MM-DD HH:MM:SS", UTC. */
+export function seedTimestamp(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 19).replace('T', ' ')
+}
+
+export function transaction(nowMs: number): Record<string, unknown> {
+  const category = CATEGORIES[randomInt(CATEGORIES.length)]!
+  const names = CATALOG[category]!
+  return {
+    transaction_id: randomUUID(),
+    user_id: `user_${randomInt(10_000, 100_000)}`,
+    product_category: category,
+    product_name: names[randomInt(names.length)],
+    amount: randomInt(1000, 100_000) / 100, // 10.00 .. 999.99
+    timestamp: seedTimestamp(nowMs),
+    payment_method: PAYMENT_METHODS[randomInt(PAYMENT_METHODS.length)],
+  }
+}
+
+const options = {
+  ...kafkaOptions,
+  rate: { flag: 'rate', default: 1000, parse: int(0), help: 'events per second (0 = as fast as possible)' },
+  count: { flag: 'count', default: 0, parse: int(0), help: 'events to send, then exit (0 = until interrupted)' },
+  batch: { flag: 'batch', default: 500, parse: int(1, 100_000), help: 'events per produce request' },
+}
+
+async function main(o: Values<typeof options>): Promise<void> {
+  configureLog('warn')
+  const kafka = createKafka(o.kafkaBrokers, 'tumbler-producer')
+  await ensureTopic(kafka, o.kafkaTopic, o.topicPartitions)
+  const admin = kafka.admin()
+  await admin.connect()
+  const partitions = (await admin.fetchTopicMetadata({ topics: [o.kafkaTopic] })).topics[0]!.partitions.length
+  await admin.disconnect()
+  // Idempotent + acks=all: a retried request is not written twice.
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5000 } })
+  await producer.connect()
+
+  let stop = false
+  process.on('SIGINT', () => (stop = true))
+  process.on('SIGTERM', () => (stop = true))
+  const started = Date.now()
+  let sent = 0
+  let seq = 0
+  const progress = setInterval(() => {
+    const s = (Date.now() - started) / 1000
+    process.stderr.write(`producer: ${sent} sent, ${Math.round(sent / s)}/s\n`)
+  }, 1000)
+
+  while (!stop && (o.count === 0 || sent < o.count)) {
+    const n = Math.min(o.batch, o.count === 0 ? o.batch : o.count - sent)
+    const now = Date.now()
+    const messages = Array.from({ length: n }, () => {
+      const t = transaction(now)
+      // Round robin over partitions: every partition gets the same share.
+      return { partition: seq++ % partitions, key: t.transaction_id as string, value: JSON.stringify(t) }
+    })
+    await producer.send({ topic: o.kafkaTopic, acks: -1, compression: CompressionTypes.None, messages })
+    sent += n
+    if (o.rate > 0) {
+      // Pace against the start so rounding never drifts the average rate.
+      const aheadMs = (sent / o.rate) * 1000 - (Date.now() - started)
+      if (aheadMs > 0) await new Promise((r) => setTimeout(r, aheadMs))
+    }
+  }
+  clearInterval(progress)
+  await producer.disconnect()
+  process.stderr.write(`producer: done, ${sent} acknowledged in ${((Date.now() - started) / 1000).toFixed(1)}s\n`)
+  process.exit(0)
+}
+
+runMain('producer', 'tumbler producer: synthetic e-commerce transactions (the seed event model) to Kafka.', options, main)

@@ -1,0 +1,144 @@
+// Every message that crosses a thread boundary, declared once. The table in
+// docs/architecture.md describes the same set; a change here changes that table.
+//
+// Transport: the supervisor (main thread) drives each worker through a
+// single-thread piscina pool, so every message below is a piscina task whose
+// resolved value is the reply. Tasks to one actor run in submission order, which
+// is what makes "flush after these batches" and "assign before these batches" hold.
+
+/** Tasks for a window actor (main → actor). */
+export const ActorTask = {
+  ASSIGN: 'assign',
+  BATCH: 'batch',
+  FLUSH: 'flush',
+  RELEASE: 'release',
+} as const
+
+/** Tasks for the writer (main → writer). */
+export const WriterTask = {
+  COMMIT: 'commit',
+} as const
+
+/** Why a record was not counted. Stored in rejected_events.reason; documented in docs/rejections.md. */
+export const RejectReason = {
+  TOMBSTONE: 'tombstone',
+  EMPTY: 'empty',
+  INVALID_UTF8: 'invalid_utf8',
+  INVALID_JSON: 'invalid_json',
+  NOT_OBJECT: 'not_object',
+  INVALID_CATEGORY: 'invalid_category',
+  INVALID_AMOUNT: 'invalid_amount',
+  INVALID_TIMESTAMP: 'invalid_timestamp',
+  LATE: 'late',
+  FUTURE: 'future',
+} as const
+export type RejectReason = (typeof RejectReason)[keyof typeof RejectReason]
+
+/** Take ownership of a partition from the position stored in Postgres. */
+export interface AssignTask {
+  type: typeof ActorTask.ASSIGN
+  partition: number
+  epoch: string
+  /** Next Kafka offset to count (decimal string, never a JS number). */
+  nextOffset: string
+  /** Largest accepted event time of this partition so far (ms since epoch), null if none. */
+  maxEventMs: number | null
+}
+
+/** A run of consecutive records of one partition, packed by batch-codec into one transferred ArrayBuffer. */
+export interface BatchTask {
+  type: typeof ActorTask.BATCH
+  partition: number
+  epoch: string
+  buffer: ArrayBuffer
+}
+
+/** Hand over everything accumulated since the last flush. */
+export interface FlushTask {
+  type: typeof ActorTask.FLUSH
+}
+
+/** Give a partition up: its final flush is the reply, then its state is dropped. */
+export interface ReleaseTask {
+  type: typeof ActorTask.RELEASE
+  partition: number
+}
+
+export type ActorMessage = AssignTask | BatchTask | FlushTask | ReleaseTask
+
+/** Sum and count for one (window, category) accumulated since the last flush. */
+export interface WindowDelta {
+  windowStartMs: number
+  category: string
+  /** Integer cents; bounded below 2^53 by FLUSH_RECORDS (see config.ts). */
+  cents: number
+  count: number
+}
+
+export interface RejectedRecord {
+  offset: string
+  reason: RejectReason
+  detail: string
+  /** The raw record value; null for a tombstone. */
+  payload: Uint8Array | null
+  kafkaTimestampMs: number
+}
+
+/**
+ * What one partition changed between two offsets. Applying it is only valid when
+ * Postgres still says this epoch owns the partition and its stored next offset is
+ * `fromOffset`: that check is the fence.
+ */
+export interface PartitionFlush {
+  partition: number
+  epoch: string
+  fromOffset: string
+  nextOffset: string
+  maxEventMs: number | null
+  /** Records covered (counted + rejected). */
+  records: number
+  /** Smallest Kafka append time among the records covered, for freshness. */
+  minAppendMs: number
+  deltas: WindowDelta[]
+  rejected: RejectedRecord[]
+}
+
+/** Reply to FLUSH and RELEASE (actor → main); also the payload main forwards to the writer. */
+export interface Flush {
+  partitions: PartitionFlush[]
+}
+
+/** Commit these flushes in one Postgres transaction (main → writer). */
+export interface CommitTask {
+  type: typeof WriterTask.COMMIT
+  topic: string
+  flushes: PartitionFlush[]
+}
+
+export interface CommittedPartition {
+  partition: number
+  epoch: string
+  nextOffset: string
+  maxEventMs: number | null
+}
+
+/** The new totals of every row the commit touched, for the UI push. */
+export interface CommittedRow {
+  windowStartMs: number
+  category: string
+  totalSales: string
+  transactionCount: string
+}
+
+/** Reply to COMMIT (writer → main). */
+export interface CommitResult {
+  committed: CommittedPartition[]
+  /** Partitions whose flushes were dropped: another owner (or a newer epoch) holds them. */
+  fenced: { partition: number; epoch: string; reason: string }[]
+  rows: CommittedRow[]
+  rejected: number
+  counted: number
+  attempts: number
+  durationMs: number
+  committedAtMs: number
+}

@@ -1,0 +1,149 @@
+import os from 'node:os'
+import { randomUUID } from 'node:crypto'
+import pg from 'pg'
+import { runMain } from './cli.js'
+import { supervisorOptions, type SupervisorConfig } from './config.js'
+import { ensureDatabase, migrate } from './db.js'
+import { createHttp } from './http.js'
+import { createKafka, ensureTopic } from './kafka.js'
+import { configureLog, log, redactUrl } from './log.js'
+import { Pipeline } from './pipeline.js'
+import { ActorThread } from './threads.js'
+import type { ActorData } from '../workers/window-actor.js'
+import type { WriterData } from '../workers/writer.js'
+
+// The stream processor's main thread: config, schema, threads, the Kafka consumer, HTTP,
+// and the shutdown sequence. CPU work (parsing, validation, windows, SQL) runs in the
+// worker threads, so this thread's event loop stays free for kafkajs heartbeats.
+
+const DRAIN_DEADLINE_MS = 9_000
+
+async function main(config: SupervisorConfig): Promise<void> {
+  const owner = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
+  configureLog(config.logLevel, { owner })
+  log.info('starting', { topic: config.kafkaTopic, group: config.kafkaGroupId, brokers: config.kafkaBrokers, database: redactUrl(config.databaseUrl), actors: config.actors })
+
+  await ensureDatabase(config.databaseUrl)
+  const db = new pg.Pool({ connectionString: config.databaseUrl, max: 4, application_name: 'tumbler-supervisor' })
+  db.on('error', (err) => log.warn('postgres pool error', { error: err }))
+  await migrate(db)
+
+  const kafka = createKafka(config.kafkaBrokers, `tumbler-${process.pid}`)
+  await ensureTopic(kafka, config.kafkaTopic, config.topicPartitions)
+  const admin = kafka.admin()
+  await admin.connect()
+
+  const rules = { windowMs: config.windowSeconds * 1000, latenessMs: config.latenessSeconds * 1000, futureMs: config.futureSeconds * 1000 }
+  const actors = Array.from({ length: config.actors }, (_, index) => {
+    const workerData: ActorData = { ...rules, index, faults: config.faults, faultFired: new SharedArrayBuffer(4) }
+    return new ActorThread({ name: `actor-${index}`, filename: new URL('../workers/window-actor.js', import.meta.url), workerData })
+  })
+  const writerData: WriterData = { databaseUrl: config.databaseUrl, windowMs: rules.windowMs, faults: config.faults, faultFired: new SharedArrayBuffer(4) }
+  const writer = new ActorThread({ name: 'writer', filename: new URL('../workers/writer.js', import.meta.url), workerData: writerData })
+
+  const consumer = kafka.consumer({
+    groupId: config.kafkaGroupId,
+    sessionTimeout: 30_000,
+    heartbeatInterval: 3_000,
+    maxBytesPerPartition: 4 * 1024 * 1024,
+    maxBytes: 32 * 1024 * 1024,
+    // consumer.stop() waits for the fetch in flight: a short long-poll keeps the drain short.
+    maxWaitTimeInMs: 500,
+    allowAutoTopicCreation: false,
+  })
+  const topic = config.kafkaTopic
+  const pipeline = new Pipeline(
+    { topic, owner, flushMs: config.flushMs, flushRecords: config.flushRecords, flushBytes: config.flushBytes, maxInFlightRecords: config.maxInFlightRecords },
+    db,
+    actors,
+    writer,
+    {
+      seek: (partition, offset) => consumer.seek({ topic, partition, offset }),
+      pause: (partition) => consumer.pause([{ topic, partitions: [partition] }]),
+      resume: (partition) => consumer.resume([{ topic, partitions: [partition] }]),
+      commitOffsets: (offsets) => consumer.commitOffsets(offsets.map((o) => ({ topic, ...o }))),
+      lowOffsets: async () => new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, o.low])),
+    },
+  )
+
+  let joined = false
+  let crashed: string | null = null
+  let postgresError: string | null = null
+  let stopping = false
+  consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    joined = true
+    pipeline.onAssignment(e.payload.memberAssignment[topic] ?? [])
+  })
+  // Flush before a rebalance takes partitions away; the new owner's claim waits for the commit.
+  consumer.on(consumer.events.REBALANCING, () => pipeline.flushAll())
+  consumer.on(consumer.events.CRASH, (e) => {
+    log.error('consumer crashed', { error: e.payload.error, restart: e.payload.restart })
+    if (!e.payload.restart) {
+      crashed = e.payload.error.message
+      void shutdown('consumer crashed', 1)
+    }
+  })
+
+  const pgProbe = setInterval(() => {
+    db.query('SELECT 1').then(
+      () => (postgresError = null),
+      (err: Error) => (postgresError = err.message),
+    )
+  }, 2_000)
+
+  const http = await createHttp({
+    notReadyReason: () =>
+      stopping ? 'shutting down' : crashed ? `consumer crashed: ${crashed}` : postgresError ? `postgres unreachable: ${postgresError}` : !joined ? 'not yet in the consumer group' : null,
+    details: () => ({ partitions: pipeline.partitions(), stats: pipeline.stats, restarts: { actors: actors.map((a) => a.restarts), writer: writer.restarts } }),
+  })
+  await http.listen({ host: config.httpHost, port: config.httpPort })
+  log.info('http listening', { url: `http://${config.httpHost}:${(http.server.address() as { port: number }).port}/` })
+
+  await consumer.connect()
+  await consumer.subscribe({ topic, fromBeginning: true })
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: Math.max(1, config.topicPartitions),
+    eachBatch: async ({ batch, resolveOffset, heartbeat, isStale }) => {
+      const last = await pipeline.dispatch(batch.partition, batch.messages, isStale)
+      if (last !== null) resolveOffset(last)
+      await heartbeat()
+    },
+  })
+
+  async function shutdown(why: string, code = 0): Promise<void> {
+    if (stopping) return
+    stopping = true
+    log.info('shutting down', { why })
+    const deadline = setTimeout(() => {
+      log.error('drain did not finish in time; exiting (Postgres keeps the last committed position)', { deadlineMs: DRAIN_DEADLINE_MS })
+      process.exit(1)
+    }, DRAIN_DEADLINE_MS)
+    deadline.unref()
+    try {
+      const t0 = Date.now()
+      await consumer.stop() // no new batches; waits for the ones being dispatched
+      const t1 = Date.now()
+      await pipeline.drain()
+      const t2 = Date.now()
+      await consumer.disconnect()
+      const t3 = Date.now()
+      await Promise.all([...actors.map((a) => a.close()), writer.close()])
+      clearInterval(pgProbe)
+      await http.close()
+      await admin.disconnect()
+      await db.end()
+      log.info('drain steps', { stopMs: t1 - t0, drainMs: t2 - t1, disconnectMs: t3 - t2, closeMs: Date.now() - t3 })
+      log.info('stopped', { stats: pipeline.stats })
+      process.exit(code)
+    } catch (err) {
+      log.error('shutdown failed', { error: err as Error })
+      process.exit(1)
+    }
+  }
+  process.on('SIGTERM', () => void shutdown('SIGTERM'))
+  process.on('SIGINT', () => void shutdown('SIGINT'))
+}
+
+runMain('supervisor', 'tumbler: consumes Kafka, aggregates tumbling windows on worker threads, writes Postgres, serves UI, API and /metrics.', supervisorOptions, main)

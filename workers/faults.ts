@@ -1,0 +1,38 @@
+// Test-only fault injection (TUMBLER_FAULTS): "actor:batch:40,writer:commit:3" makes the
+// thread of that role die at its 40th batch / 3rd commit, once: the flag lives in shared
+// memory that outlives the thread, so its replacement runs clean.
+
+export interface FaultSpec {
+  role: string
+  task: string
+  nth: number
+}
+
+export function parseFaults(spec: string): FaultSpec[] {
+  return spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => {
+      const [role, task, nth] = s.split(':')
+      if (!role || !task || !nth || !/^\d+$/.test(nth)) throw new Error(`bad fault "${s}": expected role:task:N`)
+      return { role, task, nth: Number(nth) }
+    })
+}
+
+/** Returns a function to call at each task; it ends the thread abruptly at the Nth. */
+export function faultCounter(spec: string, role: string, fired: Int32Array): (task: string) => void {
+  const faults = parseFaults(spec).filter((f) => f.role === role)
+  const seen = new Map<string, number>()
+  return (task) => {
+    if (faults.length === 0 || Atomics.load(fired, 0) === 1) return
+    const n = (seen.get(task) ?? 0) + 1
+    seen.set(task, n)
+    if (faults.some((f) => f.task === task && f.nth === n)) {
+      Atomics.store(fired, 0, 1)
+      // process.exit in a worker stops the thread right here, mid-task, as a crash would.
+      process.stderr.write(`injected fault: ${role} thread dies at ${task} #${n}\n`)
+      process.exit(70)
+    }
+  }
+}

@@ -1,0 +1,116 @@
+import { RejectReason, type PartitionFlush, type RejectedRecord, type WindowDelta } from '../src/protocol.js'
+import { isInvalid, parseRecord } from './record.js'
+
+// One partition's share of a window actor: its watermark and the deltas since the last
+// flush. Totals live in Postgres (added to, in the transaction that moves the offset), so
+// a window needs no memory here once its delta is flushed: closed windows leave memory
+// at the next flush.
+
+export interface WindowRules {
+  windowMs: number
+  latenessMs: number
+  futureMs: number
+}
+
+/** Start of the tumbling window holding t, aligned to the Unix epoch (also before 1970). */
+export function windowStart(eventMs: number, windowMs: number): number {
+  return Math.floor(eventMs / windowMs) * windowMs
+}
+
+/**
+ * A record is late when its partition's watermark (largest event time seen minus the
+ * lateness) is at or past the end of the record's window.
+ */
+export function isLate(eventMs: number, maxEventMs: number | null, rules: WindowRules): boolean {
+  if (maxEventMs === null) return false
+  return windowStart(eventMs, rules.windowMs) + rules.windowMs <= maxEventMs - rules.latenessMs
+}
+
+interface Accumulator {
+  cents: number
+  count: number
+}
+
+export class PartitionState {
+  private fromOffset: bigint
+  private nextOffset: bigint
+  private records = 0
+  private minAppendMs = Infinity
+  /** windowStartMs → category → accumulator */
+  private deltas = new Map<number, Map<string, Accumulator>>()
+  private rejected: RejectedRecord[] = []
+
+  constructor(
+    readonly partition: number,
+    readonly epoch: string,
+    nextOffset: bigint,
+    private maxEventMs: number | null,
+    private readonly rules: WindowRules,
+  ) {
+    this.fromOffset = nextOffset
+    this.nextOffset = nextOffset
+  }
+
+  /** Counts or rejects one record. Records below the next offset were already counted and are skipped. */
+  add(offset: bigint, kafkaTimestampMs: number, value: Buffer | null): void {
+    if (offset < this.nextOffset) return
+    this.nextOffset = offset + 1n
+    this.records++
+    if (kafkaTimestampMs < this.minAppendMs) this.minAppendMs = kafkaTimestampMs
+    const parsed = parseRecord(value)
+    if (isInvalid(parsed)) return this.reject(offset, kafkaTimestampMs, value, parsed.reason, parsed.detail)
+    const { eventMs } = parsed
+    if (eventMs - kafkaTimestampMs > this.rules.futureMs) {
+      return this.reject(offset, kafkaTimestampMs, value, RejectReason.FUTURE, `event time ${new Date(eventMs).toISOString()} is more than ${this.rules.futureMs / 1000}s after the Kafka timestamp ${new Date(kafkaTimestampMs).toISOString()}`)
+    }
+    if (isLate(eventMs, this.maxEventMs, this.rules)) {
+      return this.reject(offset, kafkaTimestampMs, value, RejectReason.LATE, `window ${new Date(windowStart(eventMs, this.rules.windowMs)).toISOString()} closed: watermark ${new Date(this.maxEventMs! - this.rules.latenessMs).toISOString()}`)
+    }
+    if (this.maxEventMs === null || eventMs > this.maxEventMs) this.maxEventMs = eventMs
+    const start = windowStart(eventMs, this.rules.windowMs)
+    let byCategory = this.deltas.get(start)
+    if (!byCategory) this.deltas.set(start, (byCategory = new Map()))
+    const acc = byCategory.get(parsed.category)
+    if (acc) {
+      acc.cents += parsed.cents
+      acc.count++
+    } else {
+      byCategory.set(parsed.category, { cents: parsed.cents, count: 1 })
+    }
+  }
+
+  private reject(offset: bigint, kafkaTimestampMs: number, value: Buffer | null, reason: RejectReason, detail: string): void {
+    // Copy: the value is a view into the batch buffer, which should not live until the flush.
+    this.rejected.push({ offset: offset.toString(), reason, detail, payload: value && new Uint8Array(value), kafkaTimestampMs })
+  }
+
+  get pending(): number {
+    return this.records
+  }
+
+  /** Everything since the last flush, or null if nothing was read; resets the deltas. */
+  flush(): PartitionFlush | null {
+    if (this.records === 0) return null
+    const deltas: WindowDelta[] = []
+    for (const [windowStartMs, byCategory] of this.deltas) {
+      for (const [category, acc] of byCategory) deltas.push({ windowStartMs, category, cents: acc.cents, count: acc.count })
+    }
+    const flush: PartitionFlush = {
+      partition: this.partition,
+      epoch: this.epoch,
+      fromOffset: this.fromOffset.toString(),
+      nextOffset: this.nextOffset.toString(),
+      maxEventMs: this.maxEventMs,
+      records: this.records,
+      minAppendMs: this.minAppendMs,
+      deltas,
+      rejected: this.rejected,
+    }
+    this.fromOffset = this.nextOffset
+    this.records = 0
+    this.minAppendMs = Infinity
+    this.deltas = new Map()
+    this.rejected = []
+    return flush
+  }
+}

@@ -1,0 +1,57 @@
+import { workerData } from 'node:worker_threads'
+import { decodeBatch } from '../src/batch-codec.js'
+import { ActorTask, type ActorMessage, type Flush, type PartitionFlush } from '../src/protocol.js'
+import { faultCounter } from './faults.js'
+import { PartitionState, type WindowRules } from './partition-state.js'
+
+// A window actor: owns the window state of the partitions the supervisor assigned to it.
+// It runs alone in its own single-thread piscina pool, so its tasks arrive in order and
+// the state below is never shared.
+
+export interface ActorData extends WindowRules {
+  /** This actor's index; its fault role is `actor<index>`. */
+  index: number
+  faults: string
+  /** One Int32 shared with the supervisor: set once the injected fault has fired. */
+  faultFired: SharedArrayBuffer
+}
+
+const data = workerData as ActorData
+const rules: WindowRules = { windowMs: data.windowMs, latenessMs: data.latenessMs, futureMs: data.futureMs }
+const fault = faultCounter(data.faults, `actor${data.index}`, new Int32Array(data.faultFired))
+const partitions = new Map<number, PartitionState>()
+
+export default function handle(msg: ActorMessage): Flush | number | null {
+  switch (msg.type) {
+    case ActorTask.ASSIGN:
+      partitions.set(msg.partition, new PartitionState(msg.partition, msg.epoch, BigInt(msg.nextOffset), msg.maxEventMs, rules))
+      return null
+    case ActorTask.BATCH: {
+      fault('batch')
+      const state = partitions.get(msg.partition)
+      // A batch for an epoch this actor does not hold (queued before a release or a
+      // restart of this thread) is dropped; the supervisor re-reads it after reassigning.
+      if (!state || state.epoch !== msg.epoch) return 0
+      let n = 0
+      for (const r of decodeBatch(msg.buffer)) {
+        state.add(r.offset, r.timestampMs, r.value)
+        n++
+      }
+      return n
+    }
+    case ActorTask.FLUSH: {
+      const out: PartitionFlush[] = []
+      for (const state of partitions.values()) {
+        const f = state.flush()
+        if (f) out.push(f)
+      }
+      return { partitions: out }
+    }
+    case ActorTask.RELEASE: {
+      const state = partitions.get(msg.partition)
+      partitions.delete(msg.partition)
+      const f = state?.flush()
+      return { partitions: f ? [f] : [] }
+    }
+  }
+}
