@@ -2,8 +2,10 @@ import { EventEmitter } from 'node:events'
 import { Piscina } from 'piscina'
 import { log } from './log.js'
 
-// A worker-thread actor: a single-thread piscina pool, so tasks to it run one at a time,
-// in the order they were sent, on a thread that keeps its state between tasks. piscina
+// A worker-thread actor: a single-thread piscina pool whose thread keeps its state
+// between tasks, fed from a mailbox one task at a time. The mailbox is ours, not piscina's
+// queue: piscina does not promise to run queued tasks in submission order (seen here:
+// batches of one partition overtaking each other), and an actor's tasks must. piscina
 // replaces a thread that dies; the new one starts empty, and 'restart' tells the owner to
 // give it its state back.
 
@@ -17,6 +19,8 @@ export class ActorThread extends EventEmitter {
   readonly name: string
   private pool: Piscina
   private closing = false
+  private readonly mailbox: { task: unknown; transferList?: ArrayBuffer[]; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = []
+  private busy = false
   restarts = 0
 
   constructor(private readonly opts: ThreadOptions) {
@@ -47,18 +51,37 @@ export class ActorThread extends EventEmitter {
     return pool
   }
 
-  /** Runs one task. Rejects if the thread dies under it. */
+  /** Queues one task; tasks run in the order they were queued. Rejects if the thread dies under it. */
   run<T>(task: unknown, transferList?: ArrayBuffer[]): Promise<T> {
-    return this.pool.run(task, transferList ? { transferList } : {}) as Promise<T>
+    return new Promise<T>((resolve, reject) => {
+      this.mailbox.push({ task, transferList, resolve: resolve as (v: unknown) => void, reject })
+      this.pump()
+    })
   }
 
-  get queued(): number {
-    return this.pool.queueSize
+  private pump(): void {
+    if (this.busy || this.closing) return
+    const next = this.mailbox.shift()
+    if (!next) return
+    this.busy = true
+    this.pool
+      .run(next.task, next.transferList ? { transferList: next.transferList } : {})
+      .then(next.resolve, next.reject)
+      .finally(() => {
+        this.busy = false
+        this.pump()
+      })
+  }
+
+  /** Tasks waiting in the mailbox (not counting the one running). */
+  get mailboxDepth(): number {
+    return this.mailbox.length
   }
 
   async close(): Promise<void> {
     if (this.closing) return
     this.closing = true
+    for (const m of this.mailbox.splice(0)) m.reject(new Error(`${this.name} is closed`))
     await this.pool.destroy()
   }
 }
