@@ -51,6 +51,7 @@ export function parseOptions<O extends Options>(
   argv: string[],
   env: NodeJS.ProcessEnv,
 ): Values<O> | null {
+  if (argv.includes('--help') || argv.includes('-h')) return null
   const byFlag = new Map(Object.entries(options).map(([k, o]) => [o.flag, k]))
   const values: Record<string, unknown> = {}
   for (const [key, o] of Object.entries(options)) {
@@ -59,7 +60,6 @@ export function parseOptions<O extends Options>(
   }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
-    if (arg === '--help' || arg === '-h') return null
     const m = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(arg)
     const key = m ? byFlag.get(m[1]!) : undefined
     if (!m || key === undefined) throw new UsageError(`unknown option ${arg}`)

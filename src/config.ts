@@ -19,6 +19,7 @@ export const MAX_FLUSH_RECORDS = 50_000
 export const supervisorOptions = {
   ...kafkaOptions,
   kafkaGroupId: opt({ env: 'KAFKA_GROUP_ID', flag: 'kafka-group-id', default: 'tumbler', parse: text, help: 'consumer group; supervisors with one group id share the partitions' }),
+  sessionTimeoutMs: opt({ env: 'KAFKA_SESSION_TIMEOUT_MS', flag: 'kafka-session-timeout-ms', default: 10_000, parse: int(1000, 300_000), help: 'consumer group session timeout in ms: how long a dead supervisor keeps its partitions' }),
   databaseUrl: opt({ env: 'DATABASE_URL', flag: 'database-url', default: 'postgresql://postgres@127.0.0.1:5432/tumbler', parse: text, help: 'Postgres connection string (libpq variables are honoured)' }),
   httpHost: opt({ env: 'HTTP_HOST', flag: 'http-host', default: '127.0.0.1', parse: text, help: 'address the UI, API, health and metrics listen on' }),
   httpPort: opt({ env: 'HTTP_PORT', flag: 'http-port', default: 8501, parse: int(0, 65_535), help: 'port the UI, API, health and metrics listen on' }),

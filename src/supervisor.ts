@@ -43,8 +43,8 @@ async function main(config: SupervisorConfig): Promise<void> {
 
   const consumer = kafka.consumer({
     groupId: config.kafkaGroupId,
-    sessionTimeout: 30_000,
-    heartbeatInterval: 3_000,
+    sessionTimeout: config.sessionTimeoutMs,
+    heartbeatInterval: Math.max(100, Math.floor(config.sessionTimeoutMs / 10)),
     maxBytesPerPartition: 4 * 1024 * 1024,
     maxBytes: 32 * 1024 * 1024,
     // consumer.stop() waits for the fetch in flight: a short long-poll keeps the drain short.

@@ -1,11 +1,9 @@
 // Compares what tumbler stored with the dataset's ground truth, to the cent.
+import type { Test } from 'tap'
 import { centsText, type Truth } from './dataset.js'
 import { committedRecords, query, waitFor } from './harness.js'
 
-interface Assert {
-  equal(a: unknown, b: unknown, msg?: string): void
-  same(a: unknown, b: unknown, msg?: string): void
-}
+type Assert = Pick<Test, 'equal' | 'same'>
 
 export async function waitCaughtUp(url: string, topic: string, total: number, timeoutMs = 120_000): Promise<void> {
   await waitFor(async () => (await committedRecords(url, topic)) >= total, `all ${total} records committed`, timeoutMs, 200)
