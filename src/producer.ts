@@ -1,5 +1,5 @@
 import { randomInt, randomUUID } from 'node:crypto'
-import { CompressionTypes } from 'kafkajs'
+import { CompressionTypes, Partitioners } from 'kafkajs'
 import { int, runMain, type Values } from './cli.js'
 import { kafkaOptions } from './config.js'
 import { createKafka, ensureTopic } from './kafka.js'
@@ -53,7 +53,7 @@ async function main(o: Values<typeof options>): Promise<void> {
   const partitions = (await admin.fetchTopicMetadata({ topics: [o.kafkaTopic] })).topics[0]!.partitions.length
   await admin.disconnect()
   // Idempotent + acks=all: a retried request is not written twice.
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5000 } })
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5000 } })
   await producer.connect()
 
   let stop = false

@@ -1,0 +1,69 @@
+// The programs' command-line contract, the producer's event model, and the compose file.
+import { spawnSync } from 'node:child_process'
+import t from 'tap'
+import { createTopic, kafka } from './helpers/harness.js'
+
+const run = (args: string[], env: Record<string, string> = {}) =>
+  spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 })
+
+for (const program of ['supervisor', 'producer']) {
+  t.test(`${program}: --help and bad options`, async (t) => {
+    const help = run([`dist/${program}.js`, '--help'])
+    t.equal(help.status, 0, '--help exits 0')
+    t.match(help.stdout, /--kafka-brokers \[KAFKA_BROKERS\]/, '--help lists options with their variables')
+    const bad = run([`dist/${program}.js`, '--no-such-option'])
+    t.equal(bad.status, 2, 'unknown option exits 2')
+    t.equal(bad.stderr.trim().split('\n').length, 1, 'with one line')
+    t.match(bad.stderr, /--no-such-option/, 'that names it')
+    const badEnv = run([`dist/${program}.js`], { TOPIC_PARTITIONS: 'many' })
+    t.equal(badEnv.status, 2, 'bad variable exits 2')
+    t.match(badEnv.stderr, /TOPIC_PARTITIONS/, 'naming the variable')
+  })
+}
+
+t.test('supervisor: bad values name the option', async (t) => {
+  const r = run(['dist/supervisor.js', '--flush-ms', '-5'])
+  t.equal(r.status, 2)
+  t.match(r.stderr, /--flush-ms/)
+  const f = run(['dist/supervisor.js'], { FLUSH_RECORDS: '60000' })
+  t.equal(f.status, 2, 'FLUSH_RECORDS above the exactness bound is refused')
+})
+
+t.test('producer: --count N sends N seed-model events, evenly over partitions, and exits 0', async (t) => {
+  const topic = await createTopic(t, 3)
+  const r = run(['dist/producer.js', '--count', '3000', '--rate', '0', '--kafka-topic', topic])
+  t.equal(r.status, 0, 'exits 0')
+  t.match(r.stderr, /done, 3000 acknowledged/, 'reports what was acknowledged')
+  const admin = kafka.admin()
+  await admin.connect()
+  const offsets = await admin.fetchTopicOffsets(topic)
+  await admin.disconnect()
+  t.same(offsets.map((o) => o.high).sort(), ['1000', '1000', '1000'], 'evenly spread over partitions')
+
+  const consumer = kafka.consumer({ groupId: `${topic}-check` })
+  await consumer.connect()
+  await consumer.subscribe({ topic, fromBeginning: true })
+  const values: Record<string, unknown>[] = []
+  await new Promise<void>((resolve) => {
+    void consumer.run({
+      eachMessage: async ({ message }) => {
+        values.push(JSON.parse(message.value!.toString()))
+        if (values.length === 3000) resolve()
+      },
+    })
+  })
+  await consumer.disconnect()
+  const categories = new Set(values.map((v) => v.product_category))
+  t.same([...categories].sort(), ['Beauty', 'Electronics', 'Fashion', 'Grocery', 'Home', 'Sports'], 'the six seed categories')
+  t.ok(values.every((v) => /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(String(v.transaction_id))), 'UUID v4 ids')
+  t.ok(values.every((v) => typeof v.amount === 'number' && v.amount >= 10 && v.amount <= 999.99 && Math.round(v.amount * 100) / 100 === v.amount), 'amounts 10.00..999.99 with 2 decimals')
+  t.ok(values.every((v) => /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(String(v.timestamp))), "the seed's timestamp form")
+  t.same([...new Set(values.map((v) => v.payment_method))].sort(), ['credit_card', 'debit_card', 'paypal'], 'three payment methods')
+  t.ok(values.every((v) => typeof v.product_name === 'string' && typeof v.user_id === 'string'), 'product names and user ids')
+})
+
+t.test('docker-compose.yml parses', async (t) => {
+  const plugin = spawnSync('docker', ['compose', 'config', '-q'], { encoding: 'utf8' })
+  const r = plugin.status === 0 ? plugin : spawnSync('docker-compose', ['config', '-q'], { encoding: 'utf8' })
+  t.equal(r.status, 0, `compose config: ${r.stderr ?? ''}${r.error?.message ?? ''}`)
+})
