@@ -92,9 +92,14 @@ async function main(config: SupervisorConfig): Promise<void> {
   }, 2_000)
 
   const http = await createHttp({
-    notReadyReason: () =>
-      stopping ? 'shutting down' : crashed ? `consumer crashed: ${crashed}` : postgresError ? `postgres unreachable: ${postgresError}` : !joined ? 'not yet in the consumer group' : null,
-    details: () => ({ partitions: pipeline.partitions(), stats: pipeline.stats, restarts: { actors: actors.map((a) => a.restarts), writer: writer.restarts } }),
+    config,
+    db,
+    pipeline,
+    health: {
+      notReadyReason: () =>
+        stopping ? 'shutting down' : crashed ? `consumer crashed: ${crashed}` : postgresError ? `postgres unreachable: ${postgresError}` : !joined ? 'not yet in the consumer group' : null,
+      details: () => ({ partitions: pipeline.partitions(), stats: pipeline.stats, restarts: { actors: actors.map((a) => a.restarts), writer: writer.restarts } }),
+    },
   })
   await http.listen({ host: config.httpHost, port: config.httpPort })
   log.info('http listening', { url: `http://${config.httpHost}:${(http.server.address() as { port: number }).port}/` })
