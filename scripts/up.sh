@@ -17,20 +17,6 @@ if ! pg_isready -q -h 127.0.0.1; then
   pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n1)" main start
   for _ in $(seq 60); do pg_isready -q -h 127.0.0.1 && break; sleep 0.5; done
 fi
-# The supervisor applies migrations but needs its database to exist.
-psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='tumbler'" | grep -q 1 ||
-  createdb -h 127.0.0.1 -U postgres tumbler
-
-# tsconfig's rootDir decides whether entry points land in dist/ or dist/src/.
-entry() {
-  local f
-  for f in "dist/$1.js" "dist/src/$1.js"; do [[ -f $f ]] && { echo "$f"; return; }; done
-  echo "up.sh: no dist/$1.js or dist/src/$1.js after the build" >&2
-  return 1
-}
-SUPERVISOR=$(entry supervisor)
-PRODUCER=$(entry producer)
-
 pids=()
 cleanup() {
   trap - EXIT
@@ -51,9 +37,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # Supervisor first so it's subscribed before load arrives.
-node "$SUPERVISOR" >>.run/supervisor.log 2>&1 &
+node dist/supervisor.js >>.run/supervisor.log 2>&1 &
 pids+=($!)
-node "$PRODUCER" --rate "$RATE" >>.run/producer.log 2>&1 &
+node dist/producer.js --rate "$RATE" >>.run/producer.log 2>&1 &
 pids+=($!)
 
 cat <<EOF
