@@ -64,6 +64,7 @@ export function parseOptions<O extends Options>(
     const key = m ? byFlag.get(m[1]!) : undefined
     if (!m || key === undefined) throw new UsageError(`unknown option ${arg}`)
     let raw = m[2]
+    if (raw === undefined && typeof options[key]!.default === 'boolean') raw = 'true' // a bare switch
     if (raw === undefined) {
       raw = argv[++i]
       if (raw === undefined) throw new UsageError(`option --${m[1]} needs a value`)

@@ -1,0 +1,65 @@
+// Scenario "catch-up": N events are in the topic before the supervisor starts; how fast
+// does category_sales reach the ground truth, and how much memory does it take?
+import { countRebalances, createTopic, dropDatabase, deleteTopic, load, PG_BASE, progress, startSupervisor, uniqueName, until, withDb } from './lib.js'
+
+export interface CatchUpResult {
+  events: number
+  partitions: number
+  seconds: number
+  eventsPerSecond: number
+  /** From the supervisor's start, including start-up and group join. */
+  secondsFromStart: number
+  peakRssMb: number
+  rebalances: number
+  totalsMatched: boolean
+  topic: string
+}
+
+export async function catchUp(events: number, partitions: number, keepTopic = false): Promise<CatchUpResult> {
+  const topic = uniqueName('bench')
+  const db = uniqueName('tumbler_bench')
+  const url = `${PG_BASE}/${db}`
+  await createTopic(topic, partitions)
+  progress(`catch-up: loading ${events} events into ${partitions} partitions`)
+  const truth = await load(topic, partitions, events)
+  progress('catch-up: starting the supervisor')
+  const started = Date.now()
+  const sup = startSupervisor({ KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: url })
+  try {
+    const sum = () => withDb(url, async (c) => (await c.query<{ n: string | null; cents: string | null }>('SELECT sum(transaction_count)::text AS n, (sum(total_sales) * 100)::bigint::text AS cents FROM category_sales')).rows[0]!)
+    // Timed from the first partition claim (right after the group join), not from the process start.
+    const firstClaim = await until(async () => withDb(url, async (c) => ((await c.query('SELECT 1 FROM tumbler_progress LIMIT 1')).rowCount ? Date.now() : null)), 'first claim', 120_000, 10)
+    let lastReport = Date.now()
+    const done = await until(
+      async () => {
+        const s = await sum()
+        if (Date.now() - lastReport > 2000) {
+          progress(`catch-up: ${s.n ?? 0}/${events} counted`)
+          lastReport = Date.now()
+        }
+        return Number(s.n) >= truth.count ? { at: Date.now(), s } : null
+      },
+      'catch-up',
+      30 * 60_000,
+      50,
+    )
+    const seconds = (done.at - firstClaim) / 1000
+    const totalsMatched = Number(done.s.n) === truth.count && BigInt(done.s.cents ?? -1) === truth.cents
+    await sup.stop()
+    return {
+      events,
+      partitions,
+      seconds,
+      eventsPerSecond: Math.round(events / seconds),
+      secondsFromStart: (done.at - started) / 1000,
+      peakRssMb: sup.peakRssMb(),
+      rebalances: countRebalances(sup.logs),
+      totalsMatched,
+      topic,
+    }
+  } finally {
+    if (sup.proc.exitCode === null) sup.proc.kill('SIGKILL')
+    await dropDatabase(db)
+    if (!keepTopic) await deleteTopic(topic)
+  }
+}

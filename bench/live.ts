@@ -1,0 +1,105 @@
+// Scenario "live": the producer runs at a fixed rate for T seconds while the supervisor
+// keeps up; freshness = time from a record's Kafka timestamp (set at send) to the moment the
+// Postgres commit that includes it is visible (tumbler_progress polled every 10 ms).
+import { Partitioners } from 'kafkajs'
+import { countRebalances, createTopic, deleteTopic, dropDatabase, kafka, PG_BASE, percentile, progress, startSupervisor, uniqueName, until, withDb } from './lib.js'
+
+export interface LiveResult {
+  rate: number
+  seconds: number
+  events: number
+  achievedRate: number
+  freshnessMs: { p50: number; p99: number; max: number }
+  peakRssMb: number
+  rebalances: number
+  totalsMatched: boolean
+}
+
+interface Sent {
+  partition: number
+  /** Offset of the last record of this send in this partition. */
+  lastOffset: bigint
+  count: number
+  sentAtMs: number
+}
+
+export async function live(rate: number, seconds: number, partitions: number): Promise<LiveResult> {
+  const topic = uniqueName('bench_live')
+  const db = uniqueName('tumbler_bench')
+  const url = `${PG_BASE}/${db}`
+  await createTopic(topic, partitions)
+  const sup = startSupervisor({ KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: url })
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1 })
+  try {
+    await until(async () => withDb(url, async (c) => (await c.query('SELECT 1 FROM tumbler_progress WHERE topic = $1', [topic])).rowCount === partitions), 'supervisor owns all partitions', 60_000, 100)
+    await producer.connect()
+    progress(`live: ${rate} events/s for ${seconds} s`)
+    const sent: Sent[] = []
+    const waiting: Sent[][] = Array.from({ length: partitions }, () => [])
+    const freshness: number[] = [] // one entry per record
+    let polling = true
+    const poller = (async () => {
+      await withDb(url, async (c) => {
+        while (polling || waiting.some((w) => w.length)) {
+          const { rows } = await c.query<{ partition: number; next_offset: string }>('SELECT partition, next_offset FROM tumbler_progress WHERE topic = $1', [topic])
+          const now = Date.now()
+          for (const r of rows) {
+            const w = waiting[r.partition]!
+            const next = BigInt(r.next_offset)
+            while (w.length && w[0]!.lastOffset < next) {
+              const s = w.shift()!
+              for (let i = 0; i < s.count; i++) freshness.push(now - s.sentAtMs)
+            }
+          }
+          await new Promise((r) => setTimeout(r, 10))
+        }
+      })
+    })()
+    const started = Date.now()
+    const perSend = Math.max(1, Math.round(rate / 100)) // 100 sends a second
+    let produced = 0
+    let cents = 0n
+    while (Date.now() - started < seconds * 1000) {
+      const now = Date.now()
+      const messages = Array.from({ length: perSend }, (_, i) => {
+        const seq = produced + i
+        const c = 1000 + ((seq * 7919) % 99_000)
+        cents += BigInt(c)
+        const ts = new Date(now).toISOString().slice(0, 19).replace('T', ' ')
+        return { partition: seq % partitions, timestamp: String(now), value: `{"product_category":"Home","amount":${(c / 100).toFixed(2)},"timestamp":"${ts}"}` }
+      })
+      const meta = await producer.send({ topic, acks: -1, messages })
+      for (const m of meta) {
+        const count = messages.filter((x) => x.partition === m.partition).length
+        const s = { partition: m.partition, lastOffset: BigInt(m.baseOffset!) + BigInt(count - 1), count, sentAtMs: now }
+        sent.push(s)
+        waiting[m.partition]!.push(s)
+      }
+      produced += perSend
+      const aheadMs = (produced / rate) * 1000 - (Date.now() - started)
+      if (aheadMs > 0) await new Promise((r) => setTimeout(r, aheadMs))
+    }
+    const elapsed = (Date.now() - started) / 1000
+    polling = false
+    await until(async () => (waiting.every((w) => w.length === 0) ? true : null), 'every record committed', 120_000, 50)
+    await poller
+    const total = await withDb(url, async (c) => (await c.query<{ n: string; cents: string }>('SELECT sum(transaction_count)::text AS n, (sum(total_sales) * 100)::bigint::text AS cents FROM category_sales')).rows[0]!)
+    await sup.stop()
+    freshness.sort((a, b) => a - b)
+    return {
+      rate,
+      seconds: elapsed,
+      events: produced,
+      achievedRate: Math.round(produced / elapsed),
+      freshnessMs: { p50: percentile(freshness, 50), p99: percentile(freshness, 99), max: freshness[freshness.length - 1] ?? NaN },
+      peakRssMb: sup.peakRssMb(),
+      rebalances: countRebalances(sup.logs),
+      totalsMatched: Number(total.n) === produced && BigInt(total.cents) === cents,
+    }
+  } finally {
+    await producer.disconnect().catch(() => {})
+    if (sup.proc.exitCode === null) sup.proc.kill('SIGKILL')
+    await dropDatabase(db)
+    await deleteTopic(topic)
+  }
+}
