@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A real single-node Apache Kafka (KRaft: broker + controller in one JVM) for
 # dev, tests and CI, without Docker: the jars come from Maven Central through
-# kafka/pom.xml. Listeners are fixed: PLAINTEXT 127.0.0.1:9092, CONTROLLER :9093.
+# kafka/pom.xml. Listeners are fixed: PLAINTEXT 127.0.0.1:9092, CONTROLLER :9093,
+# SASL_PLAINTEXT :9095 (PLAIN, test user tumbler / tumbler-test-secret).
 #
 #   bash scripts/kafka.sh start|stop|restart|status
 #   bash scripts/kafka.sh tool <main-class> [args...]   # e.g. org.apache.kafka.tools.ConsumerPerformance
@@ -21,7 +22,7 @@ PROPS=$HOME_DIR/server.properties
 DATA=$HOME_DIR/data
 LOGS=$HOME_DIR/logs
 PIDFILE=$HOME_DIR/kafka.pid
-HOST=127.0.0.1 PORT=9092 CPORT=9093
+HOST=127.0.0.1 PORT=9092 CPORT=9093 SASL_PORT=9095
 JAVA=${JAVA_HOME:+$JAVA_HOME/bin/}java
 TIMEOUT=${KAFKA_START_TIMEOUT:-90}
 
@@ -82,11 +83,14 @@ write_props() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@$HOST:$CPORT
-listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CPORT
-advertised.listeners=PLAINTEXT://$HOST:$PORT
+listeners=PLAINTEXT://$HOST:$PORT,CONTROLLER://$HOST:$CPORT,SASL_PLAINTEXT://$HOST:$SASL_PORT
+advertised.listeners=PLAINTEXT://$HOST:$PORT,SASL_PLAINTEXT://$HOST:$SASL_PORT
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+# A SASL/PLAIN listener with a test-only user, so the client's SASL path is tested for real.
+sasl.enabled.mechanisms=PLAIN
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-test-secret" user_admin="admin-test-secret" user_tumbler="tumbler-test-secret";
 log.dirs=$DATA
 num.partitions=6
 auto.create.topics.enable=true

@@ -35,6 +35,19 @@ export const list = (raw: string): string[] => {
   return items
 }
 
+export const bool = (raw: string): boolean => {
+  if (['true', '1', 'yes'].includes(raw.trim().toLowerCase())) return true
+  if (['false', '0', 'no'].includes(raw.trim().toLowerCase())) return false
+  throw new UsageError(`expected true or false, got "${raw}"`)
+}
+
+export const oneOf =
+  <T extends string>(values: readonly T[]) =>
+  (raw: string): T => {
+    if (!values.includes(raw.trim() as T)) throw new UsageError(`expected one of ${values.join(', ')}, got "${raw}"`)
+    return raw.trim() as T
+  }
+
 export function usage(program: string, summary: string, options: Options): string {
   const lines = [`usage: ${program} [options]`, '', summary, '', 'options (environment variable in brackets):']
   for (const o of Object.values(options)) {
@@ -104,6 +117,10 @@ export function runMain<O extends Options>(
     process.exit(0)
   }
   main(values).catch((err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${program}: ${err.message}\n`)
+      process.exit(2)
+    }
     process.stderr.write(`${program}: fatal: ${(err as Error)?.stack ?? String(err)}\n`)
     process.exit(1)
   })

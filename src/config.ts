@@ -1,5 +1,5 @@
 import os from 'node:os'
-import { int, list, text, type Option, type Values } from './cli.js'
+import { bool, int, list, oneOf, text, type Option, type Values } from './cli.js'
 
 const opt = <T>(o: Option<T>): Option<T> => o
 
@@ -8,6 +8,13 @@ export const kafkaOptions = {
   kafkaBrokers: opt({ env: 'KAFKA_BROKERS', flag: 'kafka-brokers', default: ['127.0.0.1:9092'], parse: list, help: 'comma-separated Kafka bootstrap servers' }),
   kafkaTopic: opt({ env: 'KAFKA_TOPIC', flag: 'kafka-topic', default: 'transactions', parse: text, help: 'input topic' }),
   topicPartitions: opt({ env: 'TOPIC_PARTITIONS', flag: 'topic-partitions', default: 6, parse: int(1, 10_000), help: 'partitions used when the topic has to be created' }),
+  kafkaSsl: opt({ env: 'KAFKA_SSL', flag: 'kafka-ssl', default: false, parse: bool, help: 'connect to Kafka over TLS' }),
+  kafkaSslCaFile: opt({ env: 'KAFKA_SSL_CA_FILE', flag: 'kafka-ssl-ca-file', default: '', parse: text, help: 'PEM file of the CA that signed the brokers (default: the system CAs)' }),
+  kafkaSslCertFile: opt({ env: 'KAFKA_SSL_CERT_FILE', flag: 'kafka-ssl-cert-file', default: '', parse: text, help: 'PEM client certificate for mutual TLS' }),
+  kafkaSslKeyFile: opt({ env: 'KAFKA_SSL_KEY_FILE', flag: 'kafka-ssl-key-file', default: '', parse: text, help: 'PEM client key for mutual TLS' }),
+  kafkaSaslMechanism: opt<string>({ env: 'KAFKA_SASL_MECHANISM', flag: 'kafka-sasl-mechanism', default: '', parse: oneOf(['plain', 'scram-sha-256', 'scram-sha-512']), help: 'SASL mechanism: plain, scram-sha-256 or scram-sha-512 (empty: no SASL)' }),
+  kafkaSaslUsername: opt({ env: 'KAFKA_SASL_USERNAME', flag: 'kafka-sasl-username', default: '', parse: text, help: 'SASL user name' }),
+  kafkaSaslPassword: opt({ env: 'KAFKA_SASL_PASSWORD', flag: 'kafka-sasl-password', default: '', parse: text, help: 'SASL password (prefer the variable: flags show in ps)' }),
 }
 
 /**
@@ -31,8 +38,10 @@ export const supervisorOptions = {
   flushRecords: opt({ env: 'FLUSH_RECORDS', flag: 'flush-records', default: 20_000, parse: int(1, MAX_FLUSH_RECORDS), help: 'records handed to one actor that trigger an early flush' }),
   flushBytes: opt({ env: 'FLUSH_BYTES', flag: 'flush-bytes', default: 8 * 1024 * 1024, parse: int(1024), help: 'record bytes handed to one actor that trigger an early flush' }),
   maxInFlightRecords: opt({ env: 'MAX_INFLIGHT_RECORDS', flag: 'max-inflight-records', default: 20_000, parse: int(1), help: 'records of one partition read but not yet committed before the partition is paused' }),
-  logLevel: opt({ env: 'LOG_LEVEL', flag: 'log-level', default: 'info', parse: (raw: string) => { if (!['debug', 'info', 'warn', 'error'].includes(raw)) throw new Error('expected debug, info, warn or error'); return raw }, help: 'debug, info, warn or error' }),
+  logLevel: opt<string>({ env: 'LOG_LEVEL', flag: 'log-level', default: 'info', parse: oneOf(['debug', 'info', 'warn', 'error']), help: 'debug, info, warn or error' }),
   faults: opt({ env: 'TUMBLER_FAULTS', flag: 'faults', default: '', parse: (raw: string) => raw, help: 'test-only fault injection, e.g. "actor0:batch:40,writer:commit:3" (that thread dies once, at its Nth batch / commit)' }),
 }
+
+export type KafkaSettings = Values<typeof kafkaOptions>
 
 export type SupervisorConfig = Values<typeof supervisorOptions>

@@ -1,4 +1,7 @@
-import { Kafka, logLevel, type Consumer, type LogEntry } from 'kafkajs'
+import { readFileSync } from 'node:fs'
+import { Kafka, logLevel, type Consumer, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs'
+import { UsageError } from './cli.js'
+import type { KafkaSettings } from './config.js'
 import { log } from './log.js'
 
 // kafkajs wiring shared by the supervisor, the producer and the tests' helpers.
@@ -10,10 +13,34 @@ const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 }
 
-export function createKafka(brokers: string[], clientId: string): Kafka {
+/** TLS and SASL from the settings; a missing file or credential is a usage error (exit 2). */
+export function securityConfig(k: KafkaSettings): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+  const read = (file: string, name: string) => {
+    try {
+      return readFileSync(file, 'utf8')
+    } catch (err) {
+      throw new UsageError(`invalid ${name}: cannot read ${file}: ${(err as Error).message}`)
+    }
+  }
+  const files = k.kafkaSslCaFile || k.kafkaSslCertFile || k.kafkaSslKeyFile
+  const ssl: KafkaConfig['ssl'] = files
+    ? {
+        ...(k.kafkaSslCaFile && { ca: [read(k.kafkaSslCaFile, 'KAFKA_SSL_CA_FILE')] }),
+        ...(k.kafkaSslCertFile && { cert: read(k.kafkaSslCertFile, 'KAFKA_SSL_CERT_FILE') }),
+        ...(k.kafkaSslKeyFile && { key: read(k.kafkaSslKeyFile, 'KAFKA_SSL_KEY_FILE') }),
+      }
+    : k.kafkaSsl
+  if (!k.kafkaSaslMechanism) return { ssl }
+  if (!k.kafkaSaslUsername || !k.kafkaSaslPassword) throw new UsageError('invalid KAFKA_SASL_MECHANISM: needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD')
+  const sasl = { mechanism: k.kafkaSaslMechanism, username: k.kafkaSaslUsername, password: k.kafkaSaslPassword } as SASLOptions
+  return { ssl, sasl }
+}
+
+export function createKafka(settings: KafkaSettings, clientId: string): Kafka {
   return new Kafka({
     clientId,
-    brokers,
+    brokers: settings.kafkaBrokers,
+    ...securityConfig(settings),
     logLevel: logLevel.WARN,
     retry: { initialRetryTime: 200, retries: 10, maxRetryTime: 5000 },
     logCreator:

@@ -46,7 +46,7 @@ const options = {
 
 async function main(o: Values<typeof options>): Promise<void> {
   configureLog('warn')
-  const kafka = createKafka(o.kafkaBrokers, 'tumbler-producer')
+  const kafka = createKafka(o, 'tumbler-producer')
   await ensureTopic(kafka, o.kafkaTopic, o.topicPartitions)
   const admin = kafka.admin()
   await admin.connect()

@@ -28,7 +28,7 @@ async function main(config: SupervisorConfig): Promise<void> {
   db.on('error', (err) => log.warn('postgres pool error', { error: err }))
   await migrate(db)
 
-  const kafka = createKafka(config.kafkaBrokers, `tumbler-${process.pid}`)
+  const kafka = createKafka(config, `tumbler-${process.pid}`)
   await ensureTopic(kafka, config.kafkaTopic, config.topicPartitions)
   const admin = kafka.admin()
   await admin.connect()
