@@ -30,6 +30,8 @@ export const supervisorOptions = {
   databaseUrl: opt({ env: 'DATABASE_URL', flag: 'database-url', default: 'postgresql://postgres@127.0.0.1:5432/tumbler', parse: text, help: 'Postgres connection string (libpq variables are honoured)' }),
   httpHost: opt({ env: 'HTTP_HOST', flag: 'http-host', default: '127.0.0.1', parse: text, help: 'address the UI, API, health and metrics listen on' }),
   httpPort: opt({ env: 'HTTP_PORT', flag: 'http-port', default: 8501, parse: int(0, 65_535), help: 'port the UI, API, health and metrics listen on' }),
+  uiToken: opt({ env: 'UI_TOKEN', flag: 'ui-token', default: '', parse: text, help: 'bearer token required by the UI, API and WebSocket (empty: open); health and metrics stay open' }),
+  apiRateLimit: opt({ env: 'API_RATE_LIMIT', flag: 'api-rate-limit', default: 600, parse: int(1), help: 'requests per minute per client address on /api/*' }),
   windowSeconds: opt({ env: 'WINDOW_SECONDS', flag: 'window-seconds', default: 60, parse: int(1, 86_400), help: 'tumbling window size in seconds' }),
   latenessSeconds: opt({ env: 'LATENESS_SECONDS', flag: 'lateness-seconds', default: 60, parse: int(0, 86_400), help: 'watermark delay (allowed lateness) in seconds' }),
   futureSeconds: opt({ env: 'FUTURE_SECONDS', flag: 'future-seconds', default: 300, parse: int(0, 31_536_000), help: 'event time further than this after the Kafka timestamp is rejected (future)' }),
@@ -38,8 +40,9 @@ export const supervisorOptions = {
   flushRecords: opt({ env: 'FLUSH_RECORDS', flag: 'flush-records', default: 20_000, parse: int(1, MAX_FLUSH_RECORDS), help: 'records handed to one actor that trigger an early flush' }),
   flushBytes: opt({ env: 'FLUSH_BYTES', flag: 'flush-bytes', default: 8 * 1024 * 1024, parse: int(1024), help: 'record bytes handed to one actor that trigger an early flush' }),
   maxInFlightRecords: opt({ env: 'MAX_INFLIGHT_RECORDS', flag: 'max-inflight-records', default: 20_000, parse: int(1), help: 'records of one partition read but not yet committed before the partition is paused' }),
+  maxInFlightBytes: opt({ env: 'MAX_INFLIGHT_BYTES', flag: 'max-inflight-bytes', default: 16 * 1024 * 1024, parse: int(1024), help: 'record bytes of one partition read but not yet committed before the partition is paused' }),
   logLevel: opt<string>({ env: 'LOG_LEVEL', flag: 'log-level', default: 'info', parse: oneOf(['debug', 'info', 'warn', 'error']), help: 'debug, info, warn or error' }),
-  faults: opt({ env: 'TUMBLER_FAULTS', flag: 'faults', default: '', parse: (raw: string) => raw, help: 'test-only fault injection, e.g. "actor0:batch:40,writer:commit:3" (that thread dies once, at its Nth batch / commit)' }),
+  faults: opt({ env: 'TUMBLER_FAULTS', flag: 'faults', default: '', parse: (raw: string) => raw, help: 'test-only fault injection, e.g. "actor0:batch:40,writer:commit:3" (that thread dies once, at its Nth batch / commit); "sigusr2": each SIGUSR2 kills one random worker thread' }),
 }
 
 export type KafkaSettings = Values<typeof kafkaOptions>

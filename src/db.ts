@@ -34,7 +34,10 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
     await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`)
     log.info('created database', { database: name })
   } catch (err) {
-    if ((err as { code?: string }).code !== '42P04') throw err // another supervisor created it first
+    // Another supervisor created it first: 42P04 (duplicate_database) if its CREATE had
+    // committed, 23505 (unique_violation on pg_database) if both ran at the same moment.
+    const code = (err as { code?: string }).code
+    if (code !== '42P04' && code !== '23505') throw err
   } finally {
     await admin.end()
   }

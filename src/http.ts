@@ -2,6 +2,13 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import type pg from 'pg'
 import type { SupervisorConfig } from './config.js'
 import type { Pipeline } from './pipeline.js'
+import rateLimit from '@fastify/rate-limit'
+import { apiPlugin } from './http-api.js'
+import { authPlugin } from './http-auth.js'
+import { metricsPlugin } from './http-metrics.js'
+import { summaryPlugin } from './http-summary.js'
+import { uiPlugin } from './http-ui.js'
+import { wsPlugin } from './http-ws.js'
 
 // The HTTP side of the supervisor. Each concern is a Fastify plugin registered here
 // with the same dependencies: health (below), and the API, WebSocket, UI and metrics
@@ -21,14 +28,26 @@ export interface HttpDeps {
   /** Emits 'commit' (CommitResult) after every Postgres commit and 'paused' (partition, paused). */
   pipeline: Pipeline
   health: Health
+  /** The topic's Kafka log start and end offsets per partition (decimal strings), for the consumer lag KPI. */
+  kafkaOffsets?: () => Promise<{ partition: number; low: string; high: string }[]>
 }
 
 export async function createHttp(deps: HttpDeps): Promise<FastifyInstance> {
   const app = Fastify({ logger: false })
+  await app.register(metricsPlugin)
+  await app.register(authPlugin, { token: deps.config.uiToken })
   app.get('/healthz', async () => ({ status: 'ok' }))
   app.get('/readyz', async (_req, reply) => {
     const reason = deps.health.notReadyReason()
     return reply.code(reason ? 503 : 200).send({ ready: reason === null, reason, ...deps.health.details() })
   })
+  await app.register(summaryPlugin, deps)
+  // Rate-limited in its own scope: the API only, not the page, the feed, health or metrics.
+  await app.register(async (api) => {
+    await api.register(rateLimit, { max: deps.config.apiRateLimit, timeWindow: '1 minute' })
+    await api.register(apiPlugin, deps)
+  })
+  await app.register(wsPlugin, deps)
+  await app.register(uiPlugin)
   return app
 }

@@ -27,6 +27,8 @@ export interface PipelineOptions {
   flushRecords: number
   flushBytes: number
   maxInFlightRecords: number
+  /** Record bytes of one partition read but not yet committed before it is paused (default: no byte bound). */
+  maxInFlightBytes?: number
 }
 
 interface Part {
@@ -44,6 +46,9 @@ interface Part {
   /** The first batch after a claim must not start past nextDispatch (Kafka's position may be ahead of Postgres). */
   checkFirstBatch: boolean
   paused: boolean
+  /** Bytes of the batches dispatched but not yet committed, and where each batch ends (its next offset). */
+  inFlightBytes: number
+  batches: { end: bigint; bytes: number }[]
 }
 
 export interface PipelineStats {
@@ -81,10 +86,28 @@ export class Pipeline extends EventEmitter {
   }
 
   /** The partitions this process owns now, with their committed and dispatched positions. */
-  partitions(): { partition: number; actor: number; epoch: string; committed: string; dispatched: string; paused: boolean; state: string }[] {
+  partitions(): { partition: number; actor: number; epoch: string; committed: string; dispatched: string; inFlightBytes: number; paused: boolean; state: string }[] {
     return [...this.parts.values()]
       .sort((a, b) => a.partition - b.partition)
-      .map((p) => ({ partition: p.partition, actor: p.actor, epoch: p.epoch, committed: p.committed.toString(), dispatched: p.nextDispatch.toString(), paused: p.paused, state: p.state }))
+      .map((p) => ({ partition: p.partition, actor: p.actor, epoch: p.epoch, committed: p.committed.toString(), dispatched: p.nextDispatch.toString(), inFlightBytes: p.inFlightBytes, paused: p.paused, state: p.state }))
+  }
+
+  private get maxInFlightBytes(): number {
+    return this.opts.maxInFlightBytes ?? Number.POSITIVE_INFINITY
+  }
+
+  /**
+   * A partition keeps its actor across claims; a new one goes to the actor with the fewest
+   * partitions. Not p % ACTORS: the group's round-robin assignment gives a member
+   * partitions i, i+M, i+2M…, which p % ACTORS would pile onto one actor whenever M and
+   * ACTORS share a factor (2 supervisors with ACTORS=2: one actor each would sit idle).
+   */
+  private actorFor(partition: number): number {
+    const kept = this.parts.get(partition)
+    if (kept) return kept.actor
+    const load = this.actors.map(() => 0)
+    for (const p of this.parts.values()) load[p.actor]!++
+    return load.indexOf(Math.min(...load))
   }
 
   private partitionsOf(actor: number): number[] {
@@ -102,6 +125,8 @@ export class Pipeline extends EventEmitter {
       // seek to where we are instead of re-reading. If another member owned it meanwhile,
       // our next commit is fenced and we claim it again.
       if (part?.state === 'active') this.consumer.seek(p, part.nextDispatch.toString())
+      // A consumer kafkajs restarts after a crash (broker away) starts with nothing paused.
+      if (part?.paused) this.consumer.pause(p)
     }
     if (toClaim.length) void this.claim(toClaim)
     log.info('assignment', { partitions, claiming: toClaim })
@@ -112,7 +137,7 @@ export class Pipeline extends EventEmitter {
       const previous = this.parts.get(partition)
       const part: Part = {
         partition,
-        actor: partition % this.actors.length,
+        actor: this.actorFor(partition),
         generation: (previous?.generation ?? 0) + 1,
         state: 'claiming',
         ready: Promise.resolve(false),
@@ -121,8 +146,14 @@ export class Pipeline extends EventEmitter {
         committed: 0n,
         checkFirstBatch: true,
         paused: previous?.paused ?? false,
+        inFlightBytes: 0,
+        batches: [],
       }
       this.parts.set(partition, part)
+      // Paused until claimed: a claim can wait on a row lock as long as a frozen owner's
+      // transaction lives (up to 15 s), and dispatch() must not wait for it, since kafkajs
+      // sends no heartbeat while a batch is in eachBatch.
+      this.consumer.pause(partition)
       return part
     })
     let lows: Promise<Map<number, string>> | null = null
@@ -144,6 +175,7 @@ export class Pipeline extends EventEmitter {
             this.stats.claims++
             this.consumer.seek(part.partition, claim.nextOffset)
             if (part.paused) this.setPaused(part, false)
+            else this.consumer.resume(part.partition)
             log.info('claimed partition', { partition: part.partition, epoch: claim.epoch, nextOffset: claim.nextOffset, actor: part.actor })
             return true
           } catch (err) {
@@ -162,7 +194,7 @@ export class Pipeline extends EventEmitter {
     if (!part) return
     this.parts.delete(partition)
     part.generation++
-    if (part.paused) this.consumer.resume(partition)
+    this.consumer.resume(partition) // paused for flow control or for a claim; neither applies now
     // Flush, then release: the actor's last delta is committed if the fence still lets it.
     this.track(this.actors[part.actor]!.run<Flush>({ type: ActorTask.RELEASE, partition }), part.actor)
   }
@@ -179,14 +211,29 @@ export class Pipeline extends EventEmitter {
    * Hands a fetched batch to its partition's actor. Returns the offset to resolve in the
    * consumer (everything up to it is with the actor), or null to resolve nothing.
    */
-  async dispatch(partition: number, messages: RawRecord[], isStale: () => boolean): Promise<string | null> {
+  async dispatch(partition: number, messages: RawRecord[], isStale: () => boolean, fetchedOffset?: string): Promise<string | null> {
     const part = this.parts.get(partition)
     if (!part || this.stopping) return null
-    if (!(await part.ready) || part.state !== 'active' || isStale() || this.stopping) return null
+    // Not yet claimed: dropped unresolved; the claim seeks and resumes the partition.
+    if (part.state !== 'active' || isStale() || this.stopping) return null
+    // kafkajs answers an out-of-range fetch by moving the partition to the log start or end
+    // ("resetting to default offset"), seen after rebalances: a fetch that started past
+    // nextDispatch would skip records without a trace, so go back, unless retention has
+    // deleted them (the log now starts past nextDispatch), where the log start is all there is.
+    if (fetchedOffset !== undefined && BigInt(fetchedOffset) > part.nextDispatch) {
+      const low = await this.consumer.lowOffsets().then((lows) => BigInt(lows.get(partition) ?? '0'), () => 0n)
+      if (this.parts.get(partition) !== part || part.state !== 'active' || isStale() || this.stopping) return null
+      if (low <= part.nextDispatch) {
+        log.warn('fetch started past the next offset to count; seeking back', { partition, fetched: fetchedOffset, next: part.nextDispatch.toString() })
+        this.consumer.seek(partition, part.nextDispatch.toString())
+        return null
+      }
+      log.warn('records deleted from Kafka before they were counted (retention); going on from the log start', { partition, from: part.nextDispatch.toString(), logStart: low.toString() })
+    }
     let first = 0
     while (first < messages.length && BigInt(messages[first]!.offset) < part.nextDispatch) first++
     if (first === messages.length) return messages.length ? messages[messages.length - 1]!.offset : null
-    const records = first === 0 ? messages : messages.slice(first)
+    let records = first === 0 ? messages : messages.slice(first)
     if (part.checkFirstBatch) {
       part.checkFirstBatch = false
       if (BigInt(records[0]!.offset) > part.nextDispatch) {
@@ -195,7 +242,20 @@ export class Pipeline extends EventEmitter {
         return null
       }
     }
+    // Hand over only what fits under the in-flight bound (a fetch can hold 4 MB of records);
+    // kafkajs fetches the rest again from the resolved offset once the partition is resumed.
+    // With nothing in flight it counts from the first record: a gap in the offsets (records
+    // deleted by retention) is not in flight, and no commit would come to resume the partition.
+    const base = part.nextDispatch === part.committed ? BigInt(records[0]!.offset) : part.committed
+    const fit = part.inFlightBytes >= this.maxInFlightBytes ? 0 : fitting(records, base + BigInt(this.opts.maxInFlightRecords))
+    if (fit === 0) {
+      this.setPaused(part, true)
+      return first > 0 ? messages[first - 1]!.offset : null
+    }
+    if (fit < records.length) records = records.slice(0, fit)
     const buffer = encodeBatch(records)
+    // Read before run(): transferring the buffer to an idle actor detaches it (byteLength 0).
+    const bytes = buffer.byteLength
     const actor = this.actors[part.actor]!
     const generation = part.generation
     actor.run<number>({ type: ActorTask.BATCH, partition, epoch: part.epoch, buffer }, [buffer]).catch((err: Error) => {
@@ -207,9 +267,12 @@ export class Pipeline extends EventEmitter {
     this.stats.dispatchedBatches++
     const u = this.unflushed[part.actor]!
     u.records += records.length
-    u.bytes += buffer.byteLength
+    u.bytes += bytes
     if (u.records >= this.opts.flushRecords || u.bytes >= this.opts.flushBytes) this.flush(part.actor)
-    if (part.nextDispatch - part.committed >= BigInt(this.opts.maxInFlightRecords)) this.setPaused(part, true)
+    // Bytes too: rejected records keep their raw bytes until committed, and 20,000 of 1 MB each would be 20 GB.
+    part.inFlightBytes += bytes
+    part.batches.push({ end: part.nextDispatch, bytes })
+    if (part.nextDispatch - part.committed >= BigInt(this.opts.maxInFlightRecords) || part.inFlightBytes >= this.maxInFlightBytes) this.setPaused(part, true)
     return last
   }
 
@@ -275,15 +338,18 @@ export class Pipeline extends EventEmitter {
       const part = this.parts.get(c.partition)
       if (!part || part.epoch !== c.epoch) continue
       part.committed = BigInt(c.nextOffset)
+      while (part.batches.length && part.batches[0]!.end <= part.committed) part.inFlightBytes -= part.batches.shift()!.bytes
       offsets.push({ partition: c.partition, offset: c.nextOffset })
-      if (part.paused && part.nextDispatch - part.committed < BigInt(this.opts.maxInFlightRecords) / 2n) this.setPaused(part, false)
+      if (part.paused && part.nextDispatch - part.committed < BigInt(this.opts.maxInFlightRecords) / 2n && part.inFlightBytes < this.maxInFlightBytes / 2) this.setPaused(part, false)
     }
-    const fenced = result.fenced.filter((f) => this.parts.get(f.partition)?.epoch === f.epoch)
-    if (fenced.length) {
-      this.stats.fencedPartitions += fenced.length
-      log.warn('commit fenced', { fenced })
-      this.resync(fenced.map((f) => f.partition), 'fenced')
+    // Every refusal counts (as in tumbler_fenced_partitions_total); only a partition still
+    // held under the refused epoch needs claiming again (a released one is someone else's).
+    if (result.fenced.length) {
+      this.stats.fencedPartitions += result.fenced.length
+      log.warn('commit fenced', { fenced: result.fenced })
     }
+    const stale = result.fenced.filter((f) => this.parts.get(f.partition)?.epoch === f.epoch)
+    if (stale.length) this.resync(stale.map((f) => f.partition), 'fenced')
     // Kafka learns the position only after Postgres has it, so lag tools see the group;
     // a failure here is harmless (Postgres decides where to resume).
     if (offsets.length) this.consumer.commitOffsets(offsets).catch((err: Error) => log.debug('kafka offset commit failed', { error: err }))
@@ -309,4 +375,17 @@ export class Pipeline extends EventEmitter {
   close(): void {
     if (this.timer) clearInterval(this.timer)
   }
+}
+
+/** How many of these records (offsets ascending) lie below `limit`; the common case, all of them, costs one comparison. */
+function fitting(records: RawRecord[], limit: bigint): number {
+  if (BigInt(records[records.length - 1]!.offset) < limit) return records.length
+  let lo = 0
+  let hi = records.length - 1 // records[hi] is at or past the limit
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if (BigInt(records[mid]!.offset) < limit) lo = mid + 1
+    else hi = mid
+  }
+  return lo
 }

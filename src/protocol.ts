@@ -99,9 +99,17 @@ export interface PartitionFlush {
   records: number
   /** Smallest Kafka append time among the records covered, for freshness. */
   minAppendMs: number
+  /**
+   * Kafka append times of the records covered, as [time rounded down to APPEND_TIME_STEP_MS,
+   * records] pairs: the freshness histogram gets one observation per record at a cost per step.
+   */
+  appendTimes: [number, number][]
   deltas: WindowDelta[]
   rejected: RejectedRecord[]
 }
+
+/** Resolution of PartitionFlush.appendTimes (ms): fine enough for the freshness buckets, coarse enough to stay small. */
+export const APPEND_TIME_STEP_MS = 10
 
 /** Reply to FLUSH and RELEASE (actor → main); also the payload main forwards to the writer. */
 export interface Flush {
@@ -137,8 +145,44 @@ export interface CommitResult {
   fenced: { partition: number; epoch: string; reason: string }[]
   rows: CommittedRow[]
   rejected: number
+  /** The same rejected records by reason (only reasons that occurred). */
+  rejectedByReason: Partial<Record<RejectReason, number>>
   counted: number
+  /** appendTimes of the committed (not fenced) flushes, merged: committedAtMs minus each is the freshness. */
+  appendTimes: [number, number][]
   attempts: number
   durationMs: number
   committedAtMs: number
+}
+
+/** BroadcastChannel on which every worker thread posts a ThreadStats about once a second (worker → main; main samples itself alike). */
+export const THREAD_STATS_CHANNEL = 'tumbler:thread-stats'
+
+/** Events a worker counts itself and reports in ThreadStats.counts. */
+export const ThreadCounter = {
+  /** A writer transaction rolled back to be retried: reported while Postgres is still failing. */
+  TRANSACTION_RETRIES: 'transaction_retries',
+} as const
+export type ThreadCounter = (typeof ThreadCounter)[keyof typeof ThreadCounter]
+
+/**
+ * One thread's health, posted on THREAD_STATS_CHANNEL. A separate channel rather than a
+ * field of task replies so that idle threads report too, and stuck ones report what they
+ * retry. busyMs and counts restart from zero in a replacement thread; main tells
+ * incarnations apart by threadId and keeps its counters monotonic.
+ */
+export interface ThreadStats {
+  /** 'main', 'actor-<index>' or 'writer', as ActorThread names them. */
+  thread: string
+  threadId: number
+  /** Event-loop active time since this thread started (ms, cumulative). */
+  busyMs: number
+  /** Event-loop delay over the interval since the last report (ms). */
+  lagP99Ms: number
+  lagMaxMs: number
+  /** This thread's V8 heap (each worker has its own isolate). */
+  heapUsedBytes: number
+  heapTotalBytes: number
+  /** Cumulative since this thread started. */
+  counts: Partial<Record<ThreadCounter, number>>
 }

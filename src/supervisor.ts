@@ -8,9 +8,11 @@ import { createHttp } from './http.js'
 import { createKafka, ensureTopic } from './kafka.js'
 import { configureLog, log, redactUrl } from './log.js'
 import { Pipeline } from './pipeline.js'
+import { instrumentSupervisor } from './supervisor-metrics.js'
 import { ActorThread } from './threads.js'
 import type { ActorData } from '../workers/window-actor.js'
 import type { WriterData } from '../workers/writer.js'
+import { hasSignalFault } from '../workers/faults.js'
 
 // The stream processor's main thread: config, schema, threads, the Kafka consumer, HTTP,
 // and the shutdown sequence. CPU work (parsing, validation, windows, SQL) runs in the
@@ -23,12 +25,13 @@ async function main(config: SupervisorConfig): Promise<void> {
   configureLog(config.logLevel, { owner })
   log.info('starting', { topic: config.kafkaTopic, group: config.kafkaGroupId, brokers: config.kafkaBrokers, database: redactUrl(config.databaseUrl), actors: config.actors })
 
+  // First: a bad TLS/SASL setting is a usage error, found before anything is touched.
+  const kafka = createKafka(config, `tumbler-${process.pid}`)
   await ensureDatabase(config.databaseUrl)
   const db = new pg.Pool({ connectionString: config.databaseUrl, max: 4, application_name: 'tumbler-supervisor' })
   db.on('error', (err) => log.warn('postgres pool error', { error: err }))
   await migrate(db)
 
-  const kafka = createKafka(config, `tumbler-${process.pid}`)
   await ensureTopic(kafka, config.kafkaTopic, config.topicPartitions)
   const admin = kafka.admin()
   await admin.connect()
@@ -53,7 +56,7 @@ async function main(config: SupervisorConfig): Promise<void> {
   })
   const topic = config.kafkaTopic
   const pipeline = new Pipeline(
-    { topic, owner, flushMs: config.flushMs, flushRecords: config.flushRecords, flushBytes: config.flushBytes, maxInFlightRecords: config.maxInFlightRecords },
+    { topic, owner, flushMs: config.flushMs, flushRecords: config.flushRecords, flushBytes: config.flushBytes, maxInFlightRecords: config.maxInFlightRecords, maxInFlightBytes: config.maxInFlightBytes },
     db,
     actors,
     writer,
@@ -66,12 +69,34 @@ async function main(config: SupervisorConfig): Promise<void> {
     },
   )
 
+  const telemetry = instrumentSupervisor({
+    topic,
+    latenessMs: rules.latenessMs,
+    pipeline,
+    threads: [...actors, writer],
+    db,
+    consumer,
+    fetchHighWatermarks: async () => new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, o.high])),
+  })
+
   let joined = false
   let crashed: string | null = null
+  // kafkajs gave up retrying (broker away ~30 s) and restarts the consumer: not consuming until it rejoins.
+  let kafkaRestarting: string | null = null
   let postgresError: string | null = null
   let stopping = false
+  // Test-only (TUMBLER_FAULTS contains "sigusr2", as bench/chaos.ts sets it): each SIGUSR2
+  // terminates one random worker thread, as a crash would. Without it SIGUSR2 keeps Node's default.
+  if (hasSignalFault(config.faults)) {
+    const threads = [...actors, writer]
+    process.on('SIGUSR2', () => {
+      const victim = threads[Math.floor(Math.random() * threads.length)]!
+      log.warn('SIGUSR2: terminating a worker thread (fault injection)', { thread: victim.name, done: !stopping && victim.crash() })
+    })
+  }
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     joined = true
+    kafkaRestarting = null
     pipeline.onAssignment(e.payload.memberAssignment[topic] ?? [])
   })
   // Flush before a rebalance takes partitions away; the new owner's claim waits for the commit.
@@ -81,7 +106,7 @@ async function main(config: SupervisorConfig): Promise<void> {
     if (!e.payload.restart) {
       crashed = e.payload.error.message
       void shutdown('consumer crashed', 1)
-    }
+    } else kafkaRestarting = e.payload.error.message
   })
 
   const pgProbe = setInterval(() => {
@@ -97,9 +122,10 @@ async function main(config: SupervisorConfig): Promise<void> {
     pipeline,
     health: {
       notReadyReason: () =>
-        stopping ? 'shutting down' : crashed ? `consumer crashed: ${crashed}` : postgresError ? `postgres unreachable: ${postgresError}` : !joined ? 'not yet in the consumer group' : null,
+        stopping ? 'shutting down' : crashed ? `consumer crashed: ${crashed}` : postgresError ? `postgres unreachable: ${postgresError}` : kafkaRestarting ? `kafka consumer restarting: ${kafkaRestarting}` : !joined ? 'not yet in the consumer group' : null,
       details: () => ({ partitions: pipeline.partitions(), stats: pipeline.stats, restarts: { actors: actors.map((a) => a.restarts), writer: writer.restarts } }),
     },
+    kafkaOffsets: async () => (await admin.fetchTopicOffsets(topic)).map((o) => ({ partition: o.partition, low: o.low, high: o.high })),
   })
   await http.listen({ host: config.httpHost, port: config.httpPort })
   log.info('http listening', { url: `http://${config.httpHost}:${(http.server.address() as { port: number }).port}/` })
@@ -111,7 +137,9 @@ async function main(config: SupervisorConfig): Promise<void> {
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: Math.max(1, config.topicPartitions),
     eachBatch: async ({ batch, resolveOffset, heartbeat, isStale }) => {
-      const last = await pipeline.dispatch(batch.partition, batch.messages, isStale)
+      telemetry.sawHighWatermark(batch.partition, batch.highWatermark)
+      // fetchedOffset: where kafkajs fetched from (its Batch has it; its types do not).
+      const last = await pipeline.dispatch(batch.partition, batch.messages, isStale, (batch as { fetchedOffset?: string }).fetchedOffset)
       if (last !== null) resolveOffset(last)
       await heartbeat()
     },
@@ -136,6 +164,7 @@ async function main(config: SupervisorConfig): Promise<void> {
       const t3 = Date.now()
       await Promise.all([...actors.map((a) => a.close()), writer.close()])
       clearInterval(pgProbe)
+      telemetry.close()
       await http.close()
       await admin.disconnect()
       await db.end()

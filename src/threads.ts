@@ -22,6 +22,7 @@ export class ActorThread extends EventEmitter {
   private readonly mailbox: { task: unknown; transferList?: ArrayBuffer[]; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = []
   private busy = false
   restarts = 0
+  private startedAt = Date.now()
 
   constructor(private readonly opts: ThreadOptions) {
     super()
@@ -45,6 +46,7 @@ export class ActorThread extends EventEmitter {
     pool.on('workerDestroy', () => {
       if (this.closing) return
       this.restarts++
+      this.startedAt = Date.now()
       log.error('thread died; piscina starts a new one', { thread: this.name, restarts: this.restarts })
       this.emit('restart')
     })
@@ -71,6 +73,19 @@ export class ActorThread extends EventEmitter {
         this.busy = false
         this.pump()
       })
+  }
+
+  /**
+   * Test-only fault injection (the chaos run's SIGUSR2): terminates the thread as a crash
+   * would; piscina starts a new one and 'restart' follows. Refuses (false) during the
+   * first second of a thread's life: piscina gives up replacing a thread that dies before
+   * it reported ready, which a real crash in that window would hit too.
+   */
+  crash(): boolean {
+    const worker = this.pool.threads[0]
+    if (!worker || this.closing || Date.now() - this.startedAt < 1000) return false
+    void worker.terminate()
+    return true
   }
 
   /** Tasks waiting in the mailbox (not counting the one running). */

@@ -1,4 +1,4 @@
-// Test-only fault injection (TUMBLER_FAULTS): "actor:batch:40,writer:commit:3" makes the
+// Test-only fault injection (TUMBLER_FAULTS): "actor0:batch:40,writer:commit:3" makes the
 // thread of that role die at its 40th batch / 3rd commit, once: the flag lives in shared
 // memory that outlives the thread, so its replacement runs clean.
 
@@ -8,11 +8,19 @@ export interface FaultSpec {
   nth: number
 }
 
+/**
+ * The token "sigusr2" in TUMBLER_FAULTS makes the supervisor terminate one random worker
+ * thread on each SIGUSR2 (the chaos run's thread kills; src/supervisor.ts).
+ */
+export const SIGNAL_FAULT = 'sigusr2'
+
+export const hasSignalFault = (spec: string): boolean => spec.split(',').some((s) => s.trim() === SIGNAL_FAULT)
+
 export function parseFaults(spec: string): FaultSpec[] {
   return spec
     .split(',')
     .map((s) => s.trim())
-    .filter(Boolean)
+    .filter((s) => s && s !== SIGNAL_FAULT)
     .map((s) => {
       const [role, task, nth] = s.split(':')
       if (!role || !task || !nth || !/^\d+$/.test(nth)) throw new Error(`bad fault "${s}": expected role:task:N`)

@@ -1,4 +1,4 @@
-import { RejectReason, type PartitionFlush, type RejectedRecord, type WindowDelta } from '../src/protocol.js'
+import { APPEND_TIME_STEP_MS, RejectReason, type PartitionFlush, type RejectedRecord, type WindowDelta } from '../src/protocol.js'
 import { isInvalid, parseRecord } from './record.js'
 
 // One partition's share of a window actor: its watermark and the deltas since the last
@@ -26,6 +26,15 @@ export function isLate(eventMs: number, maxEventMs: number | null, rules: Window
   return windowStart(eventMs, rules.windowMs) + rules.windowMs <= maxEventMs - rules.latenessMs
 }
 
+/** The timestamptz range Postgres stores (4714-11-24 BC) and JS Date's upper end (it is below Postgres'). */
+const MIN_STORABLE_MS = -210_866_803_200_000
+const MAX_STORABLE_MS = 8_640_000_000_000_000
+
+/** ISO text for a time that may be beyond JS Date's range (toISOString would throw). */
+function isoTime(ms: number): string {
+  return Math.abs(ms) <= MAX_STORABLE_MS ? new Date(ms).toISOString() : `${ms} ms`
+}
+
 interface Accumulator {
   cents: number
   count: number
@@ -36,6 +45,8 @@ export class PartitionState {
   private nextOffset: bigint
   private records = 0
   private minAppendMs = Infinity
+  /** Kafka append time rounded down to APPEND_TIME_STEP_MS → records, for the freshness histogram. */
+  private appendTimes = new Map<number, number>()
   /** windowStartMs → category → accumulator */
   private deltas = new Map<number, Map<string, Accumulator>>()
   private rejected: RejectedRecord[] = []
@@ -57,11 +68,13 @@ export class PartitionState {
     this.nextOffset = offset + 1n
     this.records++
     if (kafkaTimestampMs < this.minAppendMs) this.minAppendMs = kafkaTimestampMs
+    const step = kafkaTimestampMs - (kafkaTimestampMs % APPEND_TIME_STEP_MS)
+    this.appendTimes.set(step, (this.appendTimes.get(step) ?? 0) + 1)
     const parsed = parseRecord(value)
     if (isInvalid(parsed)) return this.reject(offset, kafkaTimestampMs, value, parsed.reason, parsed.detail)
     const { eventMs } = parsed
     if (eventMs - kafkaTimestampMs > this.rules.futureMs) {
-      return this.reject(offset, kafkaTimestampMs, value, RejectReason.FUTURE, `event time ${new Date(eventMs).toISOString()} is more than ${this.rules.futureMs / 1000}s after the Kafka timestamp ${new Date(kafkaTimestampMs).toISOString()}`)
+      return this.reject(offset, kafkaTimestampMs, value, RejectReason.FUTURE, `event time ${new Date(eventMs).toISOString()} is more than ${this.rules.futureMs / 1000}s after the Kafka timestamp ${isoTime(kafkaTimestampMs)}`)
     }
     if (isLate(eventMs, this.maxEventMs, this.rules)) {
       return this.reject(offset, kafkaTimestampMs, value, RejectReason.LATE, `window ${new Date(windowStart(eventMs, this.rules.windowMs)).toISOString()} closed: watermark ${new Date(this.maxEventMs! - this.rules.latenessMs).toISOString()}`)
@@ -80,8 +93,12 @@ export class PartitionState {
   }
 
   private reject(offset: bigint, kafkaTimestampMs: number, value: Buffer | null, reason: RejectReason, detail: string): void {
+    // Kafka takes any int64 as a producer's timestamp (-9e15 included); Postgres would refuse
+    // it in kafka_timestamp and stall every commit, so it is stored clamped and named in detail.
+    const storable = Math.min(Math.max(kafkaTimestampMs, MIN_STORABLE_MS), MAX_STORABLE_MS)
+    if (storable !== kafkaTimestampMs) detail += ` (Kafka timestamp ${kafkaTimestampMs} ms is outside what Postgres stores; kafka_timestamp holds ${isoTime(storable)})`
     // Copy: the value is a view into the batch buffer, which should not live until the flush.
-    this.rejected.push({ offset: offset.toString(), reason, detail, payload: value && new Uint8Array(value), kafkaTimestampMs })
+    this.rejected.push({ offset: offset.toString(), reason, detail, payload: value && new Uint8Array(value), kafkaTimestampMs: storable })
   }
 
   get pending(): number {
@@ -103,12 +120,14 @@ export class PartitionState {
       maxEventMs: this.maxEventMs,
       records: this.records,
       minAppendMs: this.minAppendMs,
+      appendTimes: [...this.appendTimes],
       deltas,
       rejected: this.rejected,
     }
     this.fromOffset = this.nextOffset
     this.records = 0
     this.minAppendMs = Infinity
+    this.appendTimes = new Map()
     this.deltas = new Map()
     this.rejected = []
     return flush

@@ -105,8 +105,15 @@ export function parseTimestamp(raw: unknown): number | Invalid {
   // setUTCFullYear, not Date.UTC: Date.UTC maps years 0..99 to 1900..1999.
   d.setUTCFullYear(year, month - 1, day)
   d.setUTCHours(hour, minute, second, millis)
-  return d.getTime() - offsetMin * 60_000
+  const eventMs = d.getTime() - offsetMin * 60_000
+  // Year 0000 (or an offset reaching past year 1 or 9999) has no seed-form UTC spelling, and
+  // Postgres would show its window as "BC": only UTC years 0001..9999 are event times.
+  if (eventMs < FIRST_EVENT_MS || eventMs > LAST_EVENT_MS) return bad(`timestamp "${raw}" is outside the UTC years 0001..9999`)
+  return eventMs
 }
+
+const FIRST_EVENT_MS = -62_135_596_800_000 // 0001-01-01T00:00:00Z
+const LAST_EVENT_MS = 253_402_300_799_999 // 9999-12-31T23:59:59.999Z
 
 function daysInMonth(year: number, month: number): number {
   if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28
@@ -117,6 +124,11 @@ function typeOf(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`
 }
 
-function clip(s: string, n = 200): string {
-  return s.length > n ? s.slice(0, n) + '…' : s
+/**
+ * A detail may quote the record (JSON.parse's message does): Postgres text cannot hold NUL,
+ * so it is spelled out, and a cut through a surrogate pair is made well-formed.
+ */
+export function clip(s: string, n = 200): string {
+  const short = s.length > n ? s.slice(0, n) + '…' : s
+  return short.replaceAll('\u0000', '\\u0000').toWellFormed()
 }

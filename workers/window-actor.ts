@@ -3,6 +3,7 @@ import { decodeBatch } from '../src/batch-codec.js'
 import { ActorTask, type ActorMessage, type Flush, type PartitionFlush } from '../src/protocol.js'
 import { faultCounter } from './faults.js'
 import { PartitionState, type WindowRules } from './partition-state.js'
+import { reportThreadStats } from '../src/thread-stats.js'
 
 // A window actor: owns the window state of the partitions the supervisor assigned to it.
 // It runs alone in its own single-thread piscina pool, so its tasks arrive in order and
@@ -19,6 +20,7 @@ export interface ActorData extends WindowRules {
 const data = workerData as ActorData
 const rules: WindowRules = { windowMs: data.windowMs, latenessMs: data.latenessMs, futureMs: data.futureMs }
 const fault = faultCounter(data.faults, `actor${data.index}`, new Int32Array(data.faultFired))
+reportThreadStats(`actor-${data.index}`)
 const partitions = new Map<number, PartitionState>()
 
 export default function handle(msg: ActorMessage): Flush | number | null {

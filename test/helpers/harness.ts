@@ -114,12 +114,17 @@ export interface Supervisor {
   kill(signal: NodeJS.Signals): Promise<number | null>
 }
 
-/** Starts `node dist/supervisor.js` with the given environment; logs go to test-artifacts/. */
-export async function startSupervisor(t: Teardown, env: Record<string, string>, logName: string): Promise<Supervisor> {
-  const port = await freePort()
+/**
+ * Starts `node dist/supervisor.js` with the given environment; logs go to test-artifacts/.
+ * `nice` lowers its CPU priority (the overload test: producers outrun it on a small machine).
+ */
+export async function startSupervisor(t: Teardown, env: Record<string, string>, logName: string, opts: { nice?: number } = {}): Promise<Supervisor> {
+  // A restart test passes the previous run's HTTP_PORT: pages reconnect to the same address.
+  const port = env.HTTP_PORT ? Number(env.HTTP_PORT) : await freePort()
   mkdirSync(ARTIFACTS, { recursive: true })
   const out = createWriteStream(path.join(ARTIFACTS, `${logName}.log`), { flags: 'a' })
-  const proc = spawn(process.execPath, ['dist/supervisor.js'], {
+  const command = opts.nice ? ['nice', '-n', String(opts.nice), process.execPath] : [process.execPath]
+  const proc = spawn(command[0]!, [...command.slice(1), 'dist/supervisor.js'], {
     cwd: ROOT,
     env: { ...process.env, ACTORS: '2', HTTP_PORT: String(port), LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

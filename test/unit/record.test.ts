@@ -255,7 +255,13 @@ t.test('parseTimestamp: years 0001 and 0099 are not mapped to 19xx', async (t) =
   t.equal(parseTimestamp('0001-01-01T00:00:00Z'), Date.parse('0001-01-01T00:00:00Z'))
   t.equal(parseTimestamp('0099-12-31T23:59:59Z'), Date.parse('0099-12-31T23:59:59Z'), '0099')
   t.equal(parseTimestamp('0004-02-29 00:00:00'), Date.parse('0004-02-29T00:00:00Z'), 'leap day of year 4')
-  t.equal(parseTimestamp('0001-01-01T00:30:00+01:00'), Date.parse('0000-12-31T23:30:00Z'), 'offset crossing into year 0')
+  // Postgres has no year 0 (it would be "1 BC"), and the seed form cannot spell it: rejected.
+  t.equal(reasonOf(parseTimestamp('0001-01-01T00:30:00+01:00')), RejectReason.INVALID_TIMESTAMP, 'offset crossing into year 0')
+  t.equal(reasonOf(parseTimestamp('0000-01-01 00:00:00')), RejectReason.INVALID_TIMESTAMP, 'year 0000')
+  t.equal(reasonOf(parseTimestamp('0000-12-31T23:59:59Z')), RejectReason.INVALID_TIMESTAMP, 'year 0000 (ISO)')
+  t.equal(parseTimestamp('0001-01-01T00:00:00+00:00'), -62135596800000, 'the first accepted instant')
+  t.equal(parseTimestamp('9999-12-31T23:59:59.999Z'), Date.parse('9999-12-31T23:59:59.999Z'), 'the last accepted instant')
+  t.equal(reasonOf(parseTimestamp('9999-12-31T23:59:59-01:00')), RejectReason.INVALID_TIMESTAMP, 'offset crossing into year 10000')
 })
 
 t.test('parseTimestamp: rejected', async (t) => {

@@ -347,3 +347,24 @@ t.test('PartitionState: cents sums are exact (BigInt ground truth)', async (t) =
   const big = deltaOf(s4.flush()!, T12, 'Max')!
   t.equal(BigInt(big.cents), 99999999999n * 50_000n, '50,000 × 999999999.99 exact')
 })
+
+t.test('PartitionState: a Kafka timestamp Postgres cannot store (a producer may set -9e15)', async (t) => {
+  const s = stream()
+  // Valid event, absurd Kafka timestamp: `future` by the contract's rule; building its detail must not throw.
+  s.push(rec(T12), -9e15)
+  s.push(Buffer.from('not json'), -9e15)
+  s.push(Buffer.from('not json'), -1) // Kafka's "no timestamp": storable, kept as is
+  const f = s.flush()
+  t.same(f.rejected.map((r) => r.reason), [RejectReason.FUTURE, RejectReason.INVALID_JSON, RejectReason.INVALID_JSON])
+  t.same(f.rejected.map((r) => r.kafkaTimestampMs), [-210_866_803_200_000, -210_866_803_200_000, -1], 'clamped to the timestamptz range, -1 untouched')
+  t.match(f.rejected[0]!.detail, /-9000000000000000 ms/, 'the real Kafka timestamp is in the detail')
+})
+
+t.test('PartitionState: a detail quoting a NUL is storable in Postgres text', async (t) => {
+  const s = stream()
+  s.push(Buffer.from('\u0000garbage'), T12)
+  s.push(Buffer.from(JSON.stringify({ product_category: 'x', amount: 1, timestamp: '\u0000' })), T12)
+  const f = s.flush()
+  t.same(f.rejected.map((r) => r.reason), [RejectReason.INVALID_JSON, RejectReason.INVALID_TIMESTAMP])
+  for (const r of f.rejected) t.notOk(r.detail.includes('\u0000'), `no NUL in: ${JSON.stringify(r.detail)}`)
+})

@@ -1,0 +1,316 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { RejectReason } from './protocol.js'
+import { WeightedHistogram } from './weighted-histogram.js'
+
+// Every metric tumbler exports, declared once: name (tumbler_ prefix, base unit, _total on
+// counters), type, labels and help. README's metrics table mirrors this file.
+//
+// One registry, in the main thread. Worker threads never import this file: their counts reach
+// the main thread inside task replies (CommitResult) and ThreadStats messages, and
+// src/supervisor-metrics.ts turns them into the metrics below. Gauges that mirror live state
+// are read in collect(), i.e. only when Prometheus scrapes, so the hot path never touches them.
+//
+// Labels are bounded: topic (one per supervisor), partition (the topic's partitions), reason
+// (RejectReason), thread ('main', 'actor-<i>' for i < ACTORS, 'writer'), HTTP route patterns.
+
+export const registry = new Registry()
+collectDefaultMetrics({ register: registry })
+// Dropped defaults: gauges named like counters (promtool check metrics rejects them; nodejs_active_*
+// by type remain), and the event-loop lag set, whose stddev alone costs 0.2 ms a scrape: the main
+// thread's lag is tumbler_thread_event_loop_lag_*{thread="main"}, like every other thread's.
+for (const m of registry.getMetricsAsArray()) {
+  if (/^nodejs_active_\w+_total$|^nodejs_eventloop_lag_/.test(m.name)) registry.removeSingleMetric(m.name)
+}
+const registers = [registry]
+
+/** What the collect() callbacks read; bound by src/supervisor-metrics.ts. */
+export interface MetricSources {
+  partitions(): PartitionSample[]
+  threads(): { name: string; mailboxDepth: number }[]
+  pool(): { total: number; idle: number; waiting: number; max: number }
+  /** Records handed to actors so far (monotonic). */
+  consumed(): number
+}
+
+export interface PartitionSample {
+  topic: string
+  partition: number
+  /** Null until the first high watermark of the partition was seen. */
+  highWatermark: bigint | null
+  committed: bigint
+  lagSeconds: number | null
+  /** Now minus the partition's committed watermark, null before its first commit. */
+  eventTimeLagSeconds: number | null
+  paused: boolean
+}
+
+let sources: MetricSources | null = null
+let consumedSeen = 0
+
+/** Points the collect() callbacks at a running supervisor (null detaches them). */
+export function bindMetricSources(s: MetricSources | null): void {
+  sources = s
+  consumedSeen = s?.consumed() ?? 0
+}
+
+const partitionLabels = ['topic', 'partition'] as const
+
+/** Sets one gauge per owned partition from a sample; partitions this process gave up disappear. */
+function perPartition(gauge: Gauge<(typeof partitionLabels)[number]>, value: (p: PartitionSample) => number | bigint | null): void {
+  gauge.reset()
+  for (const p of sources?.partitions() ?? []) {
+    const v = value(p)
+    if (v !== null) gauge.set({ topic: p.topic, partition: p.partition }, Number(v))
+  }
+}
+
+export const FLUSH_DURATION_BUCKETS_SECONDS = [0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1, 2.5, 5, 10]
+export const FRESHNESS_BUCKETS_SECONDS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60, 300]
+
+export const metrics = {
+  // --- records --------------------------------------------------------------------------
+  recordsConsumed: new Counter({
+    name: 'tumbler_records_consumed_total',
+    help: 'Records fetched from Kafka and handed to a window actor; a record read again after a recovery counts again.',
+    registers,
+    collect() {
+      // The pipeline keeps this count anyway; the counter catches up at each scrape.
+      const consumed = sources?.consumed() ?? consumedSeen
+      if (consumed > consumedSeen) this.inc(consumed - consumedSeen)
+      consumedSeen = consumed
+    },
+  }),
+  recordsProcessed: new Counter({
+    name: 'tumbler_records_processed_total',
+    help: 'Records whose outcome (counted in category_sales or stored in rejected_events) was committed to Postgres; each offset once.',
+    registers,
+  }),
+  recordsRejected: new Counter({
+    name: 'tumbler_records_rejected_total',
+    help: 'Records stored in rejected_events, by reason; reason="late" counts the late records.',
+    labelNames: ['reason'],
+    registers,
+  }),
+
+  // --- Kafka position and lag, per owned partition -------------------------------------------
+  highWatermark: new Gauge({
+    name: 'tumbler_partition_high_watermark',
+    help: 'Offset Kafka will give the next record appended to the partition (log end offset), for partitions this supervisor owns.',
+    labelNames: partitionLabels,
+    registers,
+    collect() {
+      perPartition(this, (p) => p.highWatermark)
+    },
+  }),
+  committedOffset: new Gauge({
+    name: 'tumbler_partition_committed_offset',
+    help: 'Next offset to process, as committed in Postgres (tumbler_progress.next_offset).',
+    labelNames: partitionLabels,
+    registers,
+    collect() {
+      perPartition(this, (p) => p.committed)
+    },
+  }),
+  lagRecords: new Gauge({
+    name: 'tumbler_consumer_lag_records',
+    help: 'Records appended to the partition and not yet committed to Postgres: high watermark minus committed offset.',
+    labelNames: partitionLabels,
+    registers,
+    collect() {
+      perPartition(this, (p) => (p.highWatermark === null ? null : p.highWatermark > p.committed ? p.highWatermark - p.committed : 0n))
+    },
+  }),
+  lagSeconds: new Gauge({
+    name: 'tumbler_consumer_lag_seconds',
+    help: 'Age of the oldest record not yet committed, from when its offset became the high watermark (0 when caught up).',
+    labelNames: partitionLabels,
+    registers,
+    collect() {
+      perPartition(this, (p) => p.lagSeconds)
+    },
+  }),
+  eventTimeLag: new Gauge({
+    name: 'tumbler_event_time_lag_seconds',
+    help: "Now minus the partition's committed watermark (largest event time seen minus LATENESS_SECONDS).",
+    labelNames: partitionLabels,
+    registers,
+    collect() {
+      perPartition(this, (p) => p.eventTimeLagSeconds)
+    },
+  }),
+  partitionsAssigned: new Gauge({
+    name: 'tumbler_partitions_assigned',
+    help: 'Partitions this supervisor owns and consumes.',
+    registers,
+    collect() {
+      this.set(sources?.partitions().length ?? 0)
+    },
+  }),
+  partitionsPaused: new Gauge({
+    name: 'tumbler_partitions_paused',
+    help: 'Owned partitions paused by backpressure (too many records dispatched and not yet committed).',
+    registers,
+    collect() {
+      this.set(sources?.partitions().filter((p) => p.paused).length ?? 0)
+    },
+  }),
+  partitionPauses: new Counter({
+    name: 'tumbler_partition_pauses_total',
+    help: 'Times a partition was paused by backpressure.',
+    registers,
+  }),
+  rebalances: new Counter({
+    name: 'tumbler_consumer_rebalances_total',
+    help: 'Consumer group joins (each rebalance this supervisor took part in).',
+    registers,
+  }),
+
+  // --- the writer: one Postgres transaction per flush ----------------------------------------
+  flushes: new Counter({
+    name: 'tumbler_flushes_total',
+    help: 'Postgres transactions the writer committed (one per flush of all actors).',
+    registers,
+  }),
+  windowUpdates: new Counter({
+    name: 'tumbler_window_updates_total',
+    help: 'category_sales rows inserted or updated.',
+    registers,
+  }),
+  flushRows: new Histogram({
+    name: 'tumbler_flush_rows',
+    help: 'category_sales rows one flush inserted or updated.',
+    buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000],
+    registers,
+  }),
+  flushDuration: new Histogram({
+    name: 'tumbler_flush_duration_seconds',
+    help: 'Time the writer took to commit one flush, retries included (FLUSH_MS, 250 ms by default, is the target).',
+    buckets: FLUSH_DURATION_BUCKETS_SECONDS,
+    registers,
+  }),
+  transactionRetries: new Counter({
+    name: 'tumbler_postgres_transaction_retries_total',
+    help: 'Writer transactions rolled back to be retried (Postgres away, slow or deadlocked); reported each second, also while the retries go on.',
+    registers,
+  }),
+  fencedPartitions: new Counter({
+    name: 'tumbler_fenced_partitions_total',
+    help: 'Partition flushes the fence refused (another owner or a newer epoch): re-read from the committed offset.',
+    registers,
+  }),
+  freshness: new WeightedHistogram({
+    name: 'tumbler_freshness_seconds',
+    help: "Per record, from its Kafka timestamp to the Postgres commit that made it visible (10 ms resolution; the target is 500 ms).",
+    buckets: FRESHNESS_BUCKETS_SECONDS,
+    registers,
+  }),
+
+  // --- threads ------------------------------------------------------------------------------
+  mailboxTasks: new Gauge({
+    name: 'tumbler_thread_mailbox_tasks',
+    help: "Tasks waiting in a worker thread's mailbox (the running one not included).",
+    labelNames: ['thread'],
+    registers,
+    collect() {
+      this.reset()
+      for (const t of sources?.threads() ?? []) this.set({ thread: t.name }, t.mailboxDepth)
+    },
+  }),
+  threadRestarts: new Counter({
+    name: 'tumbler_thread_restarts_total',
+    help: 'Worker threads that died and were replaced (their partitions resume from Postgres).',
+    labelNames: ['thread'],
+    registers,
+  }),
+  threadBusy: new Counter({
+    name: 'tumbler_thread_busy_seconds_total',
+    help: "Time the thread's event loop was busy (event-loop utilization); keeps counting across a thread's replacement.",
+    labelNames: ['thread'],
+    registers,
+  }),
+  threadLagP99: new Gauge({
+    name: 'tumbler_thread_event_loop_lag_p99_seconds',
+    help: "99th percentile of the thread's event-loop delay over its last report (about 1 s).",
+    labelNames: ['thread'],
+    registers,
+  }),
+  threadLagMax: new Gauge({
+    name: 'tumbler_thread_event_loop_lag_max_seconds',
+    help: "Largest event-loop delay of the thread over its last report (about 1 s).",
+    labelNames: ['thread'],
+    registers,
+  }),
+  threadHeapUsed: new Gauge({
+    name: 'tumbler_thread_heap_used_bytes',
+    help: "V8 heap in use by the thread's isolate.",
+    labelNames: ['thread'],
+    registers,
+  }),
+  threadHeapTotal: new Gauge({
+    name: 'tumbler_thread_heap_total_bytes',
+    help: "V8 heap reserved by the thread's isolate.",
+    labelNames: ['thread'],
+    registers,
+  }),
+
+  // --- Postgres pool of the main thread (API reads, claims, health probe) ---------------------
+  poolConnections: new Gauge({
+    name: 'tumbler_postgres_pool_connections',
+    help: 'Connections of the main-thread Postgres pool, by state (active = checked out, idle = open and free).',
+    labelNames: ['state'],
+    registers,
+    collect() {
+      const p = sources?.pool()
+      if (!p) return
+      this.set({ state: 'active' }, p.total - p.idle)
+      this.set({ state: 'idle' }, p.idle)
+    },
+  }),
+  poolWaiting: new Gauge({
+    name: 'tumbler_postgres_pool_waiting_clients',
+    help: 'Queries waiting for a connection of the main-thread Postgres pool.',
+    registers,
+    collect() {
+      this.set(sources?.pool().waiting ?? 0)
+    },
+  }),
+  poolMax: new Gauge({
+    name: 'tumbler_postgres_pool_max_connections',
+    help: 'Size limit of the main-thread Postgres pool.',
+    registers,
+    collect() {
+      const p = sources?.pool()
+      if (p) this.set(p.max)
+    },
+  }),
+
+  // --- HTTP and WebSocket -------------------------------------------------------------------
+  httpDuration: new Histogram({
+    name: 'tumbler_http_request_duration_seconds',
+    help: 'HTTP requests by method, route pattern and status code, from arrival to the response sent.',
+    labelNames: ['method', 'route', 'code'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers,
+  }),
+  metricsRender: new Histogram({
+    name: 'tumbler_metrics_render_seconds',
+    help: 'Time to render one /metrics response; the render is synchronous, so the main thread does nothing else meanwhile.',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05],
+    registers,
+  }),
+  /** Set by the WebSocket plugin: clients connected now. */
+  wsClients: new Gauge({
+    name: 'tumbler_ws_clients',
+    help: 'WebSocket clients connected to /ws.',
+    registers,
+  }),
+  /** Incremented by the WebSocket plugin when a slow client misses a push. */
+  wsDroppedPushes: new Counter({
+    name: 'tumbler_ws_dropped_pushes_total',
+    help: 'WebSocket pushes not sent to a client because its send buffer was full.',
+    registers,
+  }),
+}
+
+// Every reason exists from the start, so rate() and the error-rate alert see zeros, not gaps.
+for (const reason of Object.values(RejectReason)) metrics.recordsRejected.inc({ reason }, 0)

@@ -1,0 +1,80 @@
+// The supervisor's HTTP app built in-process for route tests: createHttp with a real,
+// migrated Postgres database and a real Pipeline that has no actors, so it never consumes;
+// the test emits its 'commit' and 'paused' events the way the writer's replies do.
+import type { FastifyInstance } from 'fastify'
+import pg from 'pg'
+import { parseOptions } from '../../src/cli.js'
+import { supervisorOptions, type SupervisorConfig } from '../../src/config.js'
+import { ensureDatabase, migrate } from '../../src/db.js'
+import { createHttp, type HttpDeps } from '../../src/http.js'
+import { Pipeline } from '../../src/pipeline.js'
+import type { CommitResult, CommittedRow } from '../../src/protocol.js'
+import { ActorThread } from '../../src/threads.js'
+import type { ActorData } from '../../workers/window-actor.js'
+import { databaseFor, uniqueName } from './harness.js'
+
+interface Teardown {
+  teardown(fn: () => unknown): void
+  comment(...args: unknown[]): void
+}
+
+export interface TestApp {
+  app: FastifyInstance
+  pool: pg.Pool
+  pipeline: Pipeline
+  config: SupervisorConfig
+  url: string
+  /** What health.notReadyReason() answers; null = ready. */
+  health: { reason: string | null }
+}
+
+export async function buildApp(t: Teardown, opts: { env?: Record<string, string>; kafkaOffsets?: HttpDeps['kafkaOffsets'] } = {}): Promise<TestApp> {
+  const db = databaseFor(t)
+  await ensureDatabase(db.url)
+  const pool = new pg.Pool({ connectionString: db.url, max: 4 })
+  pool.on('error', () => {}) // the database is dropped under idle clients in teardown
+  await migrate(pool)
+  const config = parseOptions(supervisorOptions, [], { DATABASE_URL: db.url, KAFKA_TOPIC: uniqueName('t'), ...opts.env })!
+  // The Pipeline only subscribes to its writer's 'restart'; an idle actor thread stands in.
+  const workerData: ActorData = { windowMs: config.windowSeconds * 1000, latenessMs: 0, futureMs: 0, index: 0, faults: '', faultFired: new SharedArrayBuffer(4) }
+  const writer = new ActorThread({ name: 'writer', filename: new URL('../../dist/workers/window-actor.js', import.meta.url), workerData })
+  const pipeline = new Pipeline({ topic: config.kafkaTopic, owner: 'route-test', flushMs: 60_000, flushRecords: 1000, flushBytes: 1 << 20, maxInFlightRecords: 1000 }, pool, [], writer, {
+    seek: () => {},
+    pause: () => {},
+    resume: () => {},
+    commitOffsets: async () => {},
+    lowOffsets: async () => new Map(),
+  })
+  const health = { reason: null as string | null }
+  const app = await createHttp({
+    config,
+    db: pool,
+    pipeline,
+    health: { notReadyReason: () => health.reason, details: () => ({}) },
+    ...(opts.kafkaOffsets ? { kafkaOffsets: opts.kafkaOffsets } : {}),
+  })
+  await app.ready() // injectWS, unlike inject, does not wait for the plugins
+  t.teardown(async () => {
+    await app.close()
+    pipeline.close()
+    await writer.close()
+    await pool.end()
+  })
+  return { app, pool, pipeline, config, url: db.url, health }
+}
+
+/** A CommitResult as the writer returns it, touching these rows. */
+export function commitOf(rows: CommittedRow[], committedAtMs = Date.now()): CommitResult {
+  return { committed: [], fenced: [], rows, rejected: 0, rejectedByReason: {}, counted: rows.length, appendTimes: [], attempts: 1, durationMs: 1, committedAtMs }
+}
+
+/** Inserts category_sales rows: [window start ISO, category, total, count]. */
+export async function seedSales(pool: pg.Pool, windowSeconds: number, rows: [string, string, string, number][]): Promise<void> {
+  for (const [start, category, total, count] of rows) {
+    await pool.query(
+      `INSERT INTO category_sales (window_start, window_end, category, total_sales, transaction_count)
+       VALUES ($1::timestamptz, $1::timestamptz + $2 * interval '1 second', $3, $4::numeric, $5)`,
+      [start, windowSeconds, category, total, count],
+    )
+  }
+}

@@ -1,0 +1,128 @@
+// Unit tests for the flow control of src/pipeline.ts dispatch(): the in-flight bounds
+// (records and bytes) and the guard against a fetch position that jumped past what was
+// counted. Fake actors, writer, consumer and pool; no threads, no broker, no Postgres.
+import { EventEmitter } from 'node:events'
+import t from 'tap'
+import type pg from 'pg'
+import { Pipeline, type ConsumerControl } from '../../src/pipeline.js'
+import { decodeBatch, type RawRecord } from '../../src/batch-codec.js'
+import type { PartitionFlush } from '../../src/protocol.js'
+import type { ActorThread } from '../../src/threads.js'
+
+/** An actor that remembers what it was given and flushes it as one range; a writer that commits every flush. */
+class FakeThread extends EventEmitter {
+  tasks: { type: string }[] = []
+  private range: { from: string; next: string; epoch: string } | null = null
+  async run<T>(task: { type: string; buffer?: ArrayBuffer; epoch?: string; flushes?: PartitionFlush[] }): Promise<T> {
+    this.tasks.push(task)
+    if (task.type === 'batch') {
+      const offsets = [...decodeBatch(task.buffer!)].map((r) => r.offset)
+      this.range = { from: this.range?.from ?? String(offsets[0]), next: String(offsets.at(-1)! + 1n), epoch: task.epoch! }
+      return offsets.length as T
+    }
+    if (task.type === 'flush' || task.type === 'release') {
+      const r = this.range
+      this.range = null
+      const flush: PartitionFlush[] = r ? [{ partition: 0, epoch: r.epoch, fromOffset: r.from, nextOffset: r.next, maxEventMs: null, records: 1, minAppendMs: 0, appendTimes: [], deltas: [], rejected: [] }] : []
+      return { partitions: flush } as T
+    }
+    if (task.type === 'commit') {
+      const last = task.flushes!.at(-1)!
+      return { committed: [{ partition: 0, epoch: last.epoch, nextOffset: last.nextOffset, maxEventMs: null }], fenced: [], rows: [], rejected: 0, rejectedByReason: {}, counted: 0, appendTimes: [], attempts: 1, durationMs: 0, committedAtMs: 0 } as T
+    }
+    return null as T
+  }
+}
+
+function setup(opts: { maxInFlightRecords?: number; maxInFlightBytes?: number; low?: string } = {}) {
+  const calls: string[] = []
+  const consumer: ConsumerControl = {
+    seek: (p, o) => void calls.push(`seek ${p} ${o}`),
+    pause: (p) => void calls.push(`pause ${p}`),
+    resume: (p) => void calls.push(`resume ${p}`),
+    commitOffsets: async () => {},
+    lowOffsets: async () => new Map([[0, opts.low ?? '0']]),
+  }
+  // claimPartition's INSERT … RETURNING: a partition never seen, from offset 0.
+  const pool = { query: async () => ({ rows: [{ epoch: '1', next_offset: '0', max_event_ms: null }] }) } as unknown as pg.Pool
+  const actor = new FakeThread()
+  const pipeline = new Pipeline(
+    { topic: 't', owner: 'me', flushMs: 60_000, flushRecords: 1_000_000, flushBytes: 1 << 30, maxInFlightRecords: opts.maxInFlightRecords ?? 1000, ...(opts.maxInFlightBytes ? { maxInFlightBytes: opts.maxInFlightBytes } : {}) },
+    pool,
+    [actor as unknown as ActorThread],
+    new FakeThread() as unknown as ActorThread,
+    consumer,
+  )
+  return { pipeline, calls, actor }
+}
+
+const records = (from: number, n: number, size = 10): RawRecord[] => Array.from({ length: n }, (_, i) => ({ offset: String(from + i), timestamp: '0', value: Buffer.alloc(size) }))
+const notStale = () => false
+
+async function claimed(pipeline: Pipeline): Promise<void> {
+  pipeline.onAssignment([0])
+  for (let i = 0; i < 100 && pipeline.partitions()[0]?.state !== 'active'; i++) await new Promise((r) => setImmediate(r))
+}
+
+t.test('a batch is cut at MAX_INFLIGHT_RECORDS and the partition paused', async (t) => {
+  const { pipeline, calls } = setup({ maxInFlightRecords: 5 })
+  t.teardown(() => pipeline.close())
+  await claimed(pipeline)
+  t.equal(await pipeline.dispatch(0, records(0, 12), notStale, '0'), '4', 'only offsets 0..4 are handed over (and resolved)')
+  t.same(pipeline.partitions()[0]!.dispatched, '5')
+  t.ok(calls.includes('pause 0'), 'paused at the bound')
+  t.equal(await pipeline.dispatch(0, records(5, 7), notStale, '5'), null, 'nothing more while at the bound')
+})
+
+t.test('MAX_INFLIGHT_BYTES pauses a partition of big records', async (t) => {
+  const { pipeline, calls } = setup({ maxInFlightRecords: 1000, maxInFlightBytes: 2500 })
+  t.teardown(() => pipeline.close())
+  await claimed(pipeline)
+  t.equal(await pipeline.dispatch(0, records(0, 3, 1000), notStale, '0'), '2')
+  t.ok(pipeline.partitions()[0]!.inFlightBytes >= 3000, 'the batch bytes are counted (read before the buffer is transferred)')
+  t.ok(calls.includes('pause 0'), 'paused on bytes')
+  t.equal(await pipeline.dispatch(0, records(3, 3, 1000), notStale, '3'), null, 'nothing more while over the byte bound')
+})
+
+t.test('a fetch that jumped past the next offset to count is sent back', async (t) => {
+  const { pipeline, calls, actor } = setup()
+  t.teardown(() => pipeline.close())
+  await claimed(pipeline)
+  t.equal(await pipeline.dispatch(0, records(0, 10), notStale, '0'), '9')
+  const batches = actor.tasks.filter((x) => x.type === 'batch').length
+  // kafkajs reset the position (offset out of range) to 500 while 10..499 are still in the log.
+  t.equal(await pipeline.dispatch(0, records(500, 10), notStale, '500'), null, 'not handed over')
+  t.equal(calls.at(-1), 'seek 0 10', 'seeks back to the next offset to count')
+  t.equal(actor.tasks.filter((x) => x.type === 'batch').length, batches, 'the actor got nothing')
+  t.equal(await pipeline.dispatch(0, records(10, 10), notStale, '10'), '19', 'reading goes on from there')
+})
+
+t.test('records deleted by retention: the partition goes on from the log start, not stuck at the bound', async (t) => {
+  const { pipeline, calls } = setup({ maxInFlightRecords: 100, low: '5000' })
+  t.teardown(() => pipeline.close())
+  await claimed(pipeline)
+  t.equal(await pipeline.dispatch(0, records(0, 10), notStale, '0'), '9')
+  // Everything read so far is committed, then kafkajs finds offset 10 gone (out of range) and starts at the log start.
+  pipeline.flushAll()
+  await waitUntil(() => pipeline.partitions()[0]!.committed === '10')
+  t.equal(await pipeline.dispatch(0, records(5000, 50), notStale, '5000'), '5049', 'the batch from the log start is handed over: the gap is not in flight')
+  t.notOk(calls.includes('seek 0 10'), 'no seek back to offsets that are gone')
+  t.equal(pipeline.partitions()[0]!.dispatched, '5050')
+})
+
+t.test('a commit brings a paused partition back under half the bound: resumed', async (t) => {
+  const { pipeline, calls } = setup({ maxInFlightRecords: 5 })
+  t.teardown(() => pipeline.close())
+  await claimed(pipeline)
+  t.equal(await pipeline.dispatch(0, records(0, 8), notStale, '0'), '4')
+  t.ok(calls.includes('pause 0'))
+  pipeline.flushAll()
+  await waitUntil(() => pipeline.partitions()[0]!.committed === '5')
+  t.equal(calls.at(-1), 'resume 0', 'resumed once the in-flight records are committed')
+  t.equal(pipeline.partitions()[0]!.inFlightBytes, 0, 'no bytes in flight after the commit')
+})
+
+async function waitUntil(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !cond(); i++) await new Promise((r) => setImmediate(r))
+  if (!cond()) throw new Error('condition never held')
+}
