@@ -46,6 +46,8 @@ interface Part {
   /** The first batch after a claim must not start past nextDispatch (Kafka's position may be ahead of Postgres). */
   checkFirstBatch: boolean
   paused: boolean
+  /** When a batch of this partition last arrived (ms), for the position watchdog. */
+  lastBatchMs: number
   /** Bytes of the batches dispatched but not yet committed, and where each batch ends (its next offset). */
   inFlightBytes: number
   batches: { end: bigint; bytes: number }[]
@@ -67,6 +69,7 @@ export class Pipeline extends EventEmitter {
   private outstandingFlushes = 0
   private readonly unflushed: { records: number; bytes: number }[]
   private timer: NodeJS.Timeout | null = null
+  private readonly watchdog: NodeJS.Timeout
   private stopping = false
   private idleWaiters: (() => void)[] = []
   readonly stats: PipelineStats = { consumed: 0, dispatchedBatches: 0, commits: 0, fencedPartitions: 0, claims: 0 }
@@ -83,6 +86,28 @@ export class Pipeline extends EventEmitter {
     actors.forEach((a, i) => a.on('restart', () => this.resync(this.partitionsOf(i), `actor ${i} restarted`)))
     writer.on('restart', () => this.resync([...this.parts.keys()], 'writer restarted'))
     this.timer = setInterval(() => this.flushAll(), opts.flushMs)
+    this.watchdog = setInterval(() => this.reassertPositions(), POSITION_WATCHDOG_MS)
+    this.watchdog.unref()
+  }
+
+  /**
+   * kafkajs can move a partition's fetch position to the log end on its own (its answer to an
+   * OFFSET_OUT_OF_RANGE, seen from the broker just after a restart): if no more records come,
+   * no batch ever shows the jump. A partition that got no batch for a while is sent back to
+   * where counting stands; for a partition that is simply idle this seek changes nothing.
+   */
+  private reassertPositions(): void {
+    if (this.stopping) return
+    const now = Date.now()
+    for (const part of this.parts.values()) {
+      if (part.state !== 'active' || part.paused || now - part.lastBatchMs < POSITION_WATCHDOG_MS) continue
+      part.lastBatchMs = now
+      try {
+        this.consumer.seek(part.partition, part.nextDispatch.toString())
+      } catch (err) {
+        log.debug('position watchdog: seek refused', { partition: part.partition, error: err as Error }) // consumer restarting; next round
+      }
+    }
   }
 
   /** The partitions this process owns now, with their committed and dispatched positions. */
@@ -146,6 +171,7 @@ export class Pipeline extends EventEmitter {
         committed: 0n,
         checkFirstBatch: true,
         paused: previous?.paused ?? false,
+        lastBatchMs: Date.now(),
         inFlightBytes: 0,
         batches: [],
       }
@@ -216,6 +242,7 @@ export class Pipeline extends EventEmitter {
     if (!part || this.stopping) return null
     // Not yet claimed: dropped unresolved; the claim seeks and resumes the partition.
     if (part.state !== 'active' || isStale() || this.stopping) return null
+    part.lastBatchMs = Date.now()
     // kafkajs answers an out-of-range fetch by moving the partition to the log start or end
     // ("resetting to default offset"), seen after rebalances: a fetch that started past
     // nextDispatch would skip records without a trace, so go back, unless retention has
@@ -374,8 +401,12 @@ export class Pipeline extends EventEmitter {
 
   close(): void {
     if (this.timer) clearInterval(this.timer)
+    clearInterval(this.watchdog)
   }
 }
+
+/** How long a partition may go without a batch before its fetch position is set again (see reassertPositions). */
+const POSITION_WATCHDOG_MS = 5_000
 
 /** How many of these records (offsets ascending) lie below `limit`; the common case, all of them, costs one comparison. */
 function fitting(records: RawRecord[], limit: bigint): number {

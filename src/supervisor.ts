@@ -83,6 +83,10 @@ async function main(config: SupervisorConfig): Promise<void> {
   let crashed: string | null = null
   // kafkajs gave up retrying (broker away ~30 s) and restarts the consumer: not consuming until it rejoins.
   let kafkaRestarting: string | null = null
+  // A broker away shows first as heartbeats no longer accepted (kafkajs sends one about every
+  // sessionTimeout/10 while it runs, paused partitions or not); kafkajs may retry a long time before it crashes.
+  let lastHeartbeatMs = Date.now()
+  const kafkaSilentFor = () => (joined && Date.now() - lastHeartbeatMs > config.sessionTimeoutMs ? Date.now() - lastHeartbeatMs : 0)
   let postgresError: string | null = null
   let stopping = false
   // Test-only (TUMBLER_FAULTS contains "sigusr2", as bench/chaos.ts sets it): each SIGUSR2
@@ -97,8 +101,10 @@ async function main(config: SupervisorConfig): Promise<void> {
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     joined = true
     kafkaRestarting = null
+    lastHeartbeatMs = Date.now()
     pipeline.onAssignment(e.payload.memberAssignment[topic] ?? [])
   })
+  consumer.on(consumer.events.HEARTBEAT, () => (lastHeartbeatMs = Date.now()))
   // Flush before a rebalance takes partitions away; the new owner's claim waits for the commit.
   consumer.on(consumer.events.REBALANCING, () => pipeline.flushAll())
   consumer.on(consumer.events.CRASH, (e) => {
@@ -122,7 +128,7 @@ async function main(config: SupervisorConfig): Promise<void> {
     pipeline,
     health: {
       notReadyReason: () =>
-        stopping ? 'shutting down' : crashed ? `consumer crashed: ${crashed}` : postgresError ? `postgres unreachable: ${postgresError}` : kafkaRestarting ? `kafka consumer restarting: ${kafkaRestarting}` : !joined ? 'not yet in the consumer group' : null,
+        stopping ? 'shutting down' : crashed ? `consumer crashed: ${crashed}` : postgresError ? `postgres unreachable: ${postgresError}` : kafkaRestarting ? `kafka consumer restarting: ${kafkaRestarting}` : kafkaSilentFor() ? `kafka unreachable: no heartbeat accepted for ${Math.round(kafkaSilentFor() / 1000)} s` : !joined ? 'not yet in the consumer group' : null,
       details: () => ({ partitions: pipeline.partitions(), stats: pipeline.stats, restarts: { actors: actors.map((a) => a.restarts), writer: writer.restarts } }),
     },
     kafkaOffsets: async () => (await admin.fetchTopicOffsets(topic)).map((o) => ({ partition: o.partition, low: o.low, high: o.high })),

@@ -172,15 +172,17 @@ t.test('Kafka broker restarted mid-stream: the consumer reconnects and resumes, 
   t.equal(await sup.kill('SIGTERM'), 0, 'clean exit')
 })
 
-// Skipped (known gap): with the broker stopped for good, kafkajs did not crash the consumer within 120 s in
-// CI runs (it kept retrying), so /readyz never turned 503; the short broker restart above passes.
-t.test('Kafka broker away until kafkajs gives up and restarts the consumer: readyz 503, rejoins, totals exact', { skip: 'known gap: readyz does not yet turn 503 while the broker is away and kafkajs is still retrying' }, async (t) => {
+// A long outage: readyz must say so (heartbeats no longer accepted), whether or not kafkajs
+// has given up retrying yet (it crashes the consumer with restart: true after roughly 30 s, or keeps retrying).
+// Skipped (known gap): in CI-like runs /readyz did not turn 503 within 120 s of stopping the broker.
+t.test('Kafka broker stopped until readyz says so, and long enough for kafkajs to give up: rejoins, totals exact', { skip: 'known gap: /readyz does not reliably turn 503 while the broker stays down' }, async (t) => {
   const partitions = 4
   const data = makeDataset(partitions, 10_000, 24)
   const total = data.records.length
   const topic = await createTopic(t, partitions)
   const db = databaseFor(t)
-  const sup = await startSupervisor(t, { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, FLUSH_MS: '100' }, `kafka-away-${topic}`)
+  const logName = `kafka-away-${topic}`
+  const sup = await startSupervisor(t, { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, FLUSH_MS: '100' }, logName)
   await sup.waitReady()
   const stream = new SteadyProducer(topic, data.records, 4000)
   t.teardown(() => kafkaSh('start'))
@@ -191,25 +193,31 @@ t.test('Kafka broker away until kafkajs gives up and restarts the consumer: read
   const sentBefore = stream.sent
   const t0 = Date.now()
   await kafkaSh('stop')
-  // kafkajs retries for about 30 s (10 retries, backoff up to 5 s), then crashes the consumer with restart: true.
   const away = await waitFor(
     async () => {
       const r = await sup.readyz()
       return r.status === 503 ? r.body : null
     },
-    'readyz 503 once the consumer gave up retrying',
+    'readyz 503 while the broker is away',
     120_000,
     250,
   )
-  const gaveUpMs = Date.now() - t0
+  const notReadyMs = Date.now() - t0
   t.match(away.reason, /kafka/i, `readyz 503 says why: ${away.reason}`)
+  // The path a long outage takes: kafkajs gives up and restarts the consumer. Waited for with a
+  // deadline; the test holds either way (kafkajs has been seen retrying for minutes instead).
+  const gaveUp = await waitFor(() => readFileSync(path.join(ARTIFACTS, `${logName}.log`), 'utf8').includes('"msg":"consumer crashed"'), 'kafkajs restarting the consumer', 45_000, 250).then(
+    () => true,
+    () => false,
+  )
+  t.comment(gaveUp ? `kafkajs restarted the consumer ${secs(Date.now() - t0)} into the outage` : 'kafkajs was still retrying when the broker came back')
   await kafkaSh('start')
   const brokerBack = Date.now()
   stream.resume()
   await sup.waitReady(120_000)
   const readyMs = Date.now() - brokerBack
   await waitFor(async () => (await committedRecords(db.url, topic)) > sentBefore, 'records produced after the outage committed', 120_000, 100)
-  t.pass(`consumer gave up ${secs(gaveUpMs)} into the outage; broker away ${secs(brokerBack - t0)}; ready again ${secs(readyMs)} and new records committed ${secs(Date.now() - brokerBack)} after it was back`)
+  t.pass(`readyz 503 ${secs(notReadyMs)} into the outage; broker away ${secs(brokerBack - t0)}; ready again ${secs(readyMs)} and new records committed ${secs(Date.now() - brokerBack)} after it was back`)
 
   await stream.done
   await waitCaughtUp(db.url, topic, total, 180_000)
@@ -270,16 +278,19 @@ t.test('records deleted from Kafka (retention) before they were counted: the par
   const data = makeDataset(1, 10_000, 26)
   const topic = await createTopic(t, 1)
   const db = databaseFor(t)
-  await produce(topic, data.records)
+  const head = 3_000
+  await produce(topic, data.records.slice(0, head))
   const sup = await startSupervisor(t, { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, FLUSH_MS: '100', MAX_INFLIGHT_RECORDS: '1000' }, `retention-${topic}`)
   await waitFor(async () => (await committedRecords(db.url, topic)) > 0, 'a first commit', 60_000, 20)
-  // Postgres held still: the partition stops at the in-flight bound, well before the end of the log.
+  // Postgres held still: the partition stops at the in-flight bound, at most 1000 past the
+  // first 3000 records, well before the records deleted below.
   const locker = new pg.Client({ connectionString: db.url })
   locker.on('error', () => {}) // the database is dropped with (FORCE) in teardown
   await locker.connect()
   t.teardown(() => locker.end())
   await locker.query('BEGIN')
   await locker.query('LOCK TABLE category_sales IN ACCESS EXCLUSIVE MODE')
+  await produce(topic, data.records.slice(head))
   const at = await waitFor(async () => (await sup.readyz()).body.partitions.find((p: { paused: boolean }) => p.paused), 'the partition paused at the bound', 60_000)
   const dispatched = Number(at.dispatched)
   const logStart = 6_000

@@ -126,3 +126,14 @@ async function waitUntil(cond: () => boolean): Promise<void> {
   for (let i = 0; i < 1000 && !cond(); i++) await new Promise((r) => setImmediate(r))
   if (!cond()) throw new Error('condition never held')
 }
+
+t.test('a partition that got no batch for 5 s is sent back to where counting stands (kafkajs may have jumped to the log end)', async (t) => {
+  const { pipeline, calls } = setup()
+  t.teardown(() => pipeline.close())
+  await claimed(pipeline)
+  t.equal(await pipeline.dispatch(0, records(0, 10), notStale, '0'), '9')
+  const clock = t.capture(Date, 'now', () => 1e13) // far later than the last batch
+  ;(pipeline as unknown as { reassertPositions(): void }).reassertPositions()
+  clock()
+  t.equal(calls.at(-1), 'seek 0 10', 'seek to the next offset to count')
+})
