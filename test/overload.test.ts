@@ -8,7 +8,7 @@ import path from 'node:path'
 import t from 'tap'
 import { addTruth, checkPostgres, emptyTruth, TruthLoad, type Truth, type TruthJson } from '../bench/truth-load.js'
 import { memoryMb } from './helpers/group.js'
-import { committedRecords, createTopic, databaseFor, kafka, startSupervisor, waitFor } from './helpers/harness.js'
+import { committedRecords, createTopic, databaseFor, kafka, startSupervisor, waitFor, topicRecords } from './helpers/harness.js'
 import { waitCaughtUp } from './helpers/verify.js'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
@@ -53,15 +53,6 @@ function startProducers(topic: string, n: number, tag: string): Producers {
   }
 }
 
-async function producedRecords(topic: string): Promise<number> {
-  const admin = kafka.admin()
-  await admin.connect()
-  try {
-    return (await admin.fetchTopicOffsets(topic)).reduce((a, o) => a + Number(o.high), 0)
-  } finally {
-    await admin.disconnect()
-  }
-}
 
 t.test('producers outrun the pipeline for 45 s: RSS bounded, lag grows and drains, totals exact; SIGTERM under full load exits 0', async (t) => {
   const topic = await createTopic(t, 6)
@@ -86,7 +77,7 @@ t.test('producers outrun the pipeline for 45 s: RSS bounded, lag grows and drain
   const sample = async () => {
     const mem = memoryMb(sup.proc.pid!)
     if (!mem || sup.proc.exitCode !== null) throw new Error(`the supervisor died under overload (exit ${sup.proc.exitCode})`)
-    samples.push({ at: Date.now(), produced: await producedRecords(topic), committed: await committedRecords(db.url, topic), rss: mem!.rss })
+    samples.push({ at: Date.now(), produced: await topicRecords(topic), committed: await committedRecords(db.url, topic), rss: mem!.rss })
   }
   let producers = startProducers(topic, PRODUCERS, 'a')
   const started = Date.now()
@@ -119,7 +110,7 @@ t.test('producers outrun the pipeline for 45 s: RSS bounded, lag grows and drain
   // 4. SIGTERM under full load: producers at full speed again, a growing backlog.
   producers = startProducers(topic, PRODUCERS, 'b')
   const before = await committedRecords(db.url, topic)
-  await waitFor(async () => (await producedRecords(topic)) - (await committedRecords(db.url, topic)) > 200_000 && (await committedRecords(db.url, topic)) > before, 'a backlog of 200k with commits going on', 120_000, 100)
+  await waitFor(async () => (await topicRecords(topic)) - (await committedRecords(db.url, topic)) > 200_000 && (await committedRecords(db.url, topic)) > before, 'a backlog of 200k with commits going on', 120_000, 100)
   const termAt = Date.now()
   const code = await sup.kill('SIGTERM')
   const termMs = Date.now() - termAt

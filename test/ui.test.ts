@@ -9,7 +9,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import t, { type Test } from 'tap'
-import { ARTIFACTS, committedRecords, createTopic, databaseFor, kafka, query, startSupervisor, waitFor } from './helpers/harness.js'
+import { ARTIFACTS, committedRecords, createTopic, databaseFor, query, startSupervisor, waitFor, topicRecords } from './helpers/harness.js'
 
 // page.evaluate() callbacks run in the browser; these names exist there, not in Node's types.
 declare const document: any
@@ -53,15 +53,6 @@ function startProducer(t: Test, topic: string): { proc: ChildProcess; stop(): Pr
   }
 }
 
-async function endOffsets(topic: string): Promise<number> {
-  const admin = kafka.admin()
-  await admin.connect()
-  try {
-    return (await admin.fetchTopicOffsets(topic)).reduce((a, o) => a + Number(o.high), 0)
-  } finally {
-    await admin.disconnect()
-  }
-}
 
 interface PageState {
   connection: string
@@ -275,7 +266,7 @@ t.test('the live page in Chromium: same totals as Postgres, both charts, survive
 
   // Producer stopped and everything committed: the page equals Postgres exactly.
   t.equal(await producer.stop(), 0, 'producer stops cleanly')
-  const produced = await endOffsets(topic)
+  const produced = await topicRecords(topic)
   await waitFor(async () => (await committedRecords(db.url, topic)) >= produced, `all ${produced} records committed`, 120_000)
   const final = await dbView(db.url)
   const shown = () =>

@@ -166,3 +166,14 @@ export async function committedRecords(url: string, topic: string): Promise<numb
     return 0 // database or table not there yet
   }
 }
+
+/** Records in the topic: the sum of its partitions' end offsets (nothing is deleted in tests). */
+export async function topicRecords(topic: string): Promise<number> {
+  const admin = kafka.admin()
+  await admin.connect()
+  try {
+    return (await admin.fetchTopicOffsets(topic)).reduce((a, o) => a + Number(o.high), 0)
+  } finally {
+    await admin.disconnect()
+  }
+}
