@@ -106,8 +106,12 @@ transaction.state.log.num.partitions=6
 # tests want rebalances now, and may use short session timeouts to detect dead consumers fast
 group.initial.rebalance.delay.ms=0
 group.min.session.timeout.ms=1000
-# a producer left running at 1000 msg/s must not fill the disk
-log.retention.hours=12
+# Retention by size only: test datasets carry fixed Kafka timestamps (a day in 2026), and
+# time-based retention would delete them mid-test once they are older than the limit
+# (seen: records vanished as "deleted by retention" on the dataset's own day after 12:00).
+# 1 GiB per partition still stops a producer left running from filling the disk.
+log.retention.ms=-1
+log.retention.bytes=1073741824
 log.segment.bytes=67108864
 EOF
 }

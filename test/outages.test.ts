@@ -281,7 +281,9 @@ t.test('records deleted from Kafka (retention) before they were counted: the par
   const head = 3_000
   await produce(topic, data.records.slice(0, head))
   const sup = await startSupervisor(t, { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, FLUSH_MS: '100', MAX_INFLIGHT_RECORDS: '1000' }, `retention-${topic}`)
-  await waitFor(async () => (await committedRecords(db.url, topic)) > 0, 'a first commit', 60_000, 20)
+  await waitFor(async () => (await committedRecords(db.url, topic)) > 0, 'a first commit', 60_000, 20).catch((err: Error) => {
+    throw new Error(`${err.message}; its log ends:\n${sup.logTail()}`)
+  })
   // Postgres held still: the partition stops at the in-flight bound, at most 1000 past the
   // first 3000 records, well before the records deleted below.
   const locker = new pg.Client({ connectionString: db.url })

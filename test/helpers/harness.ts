@@ -3,7 +3,7 @@
 // topic, group and database, removed in teardown.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { createWriteStream, mkdirSync } from 'node:fs'
+import { createWriteStream, existsSync, mkdirSync, readFileSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import { Kafka, logLevel, type Message } from 'kafkajs'
@@ -112,6 +112,8 @@ export interface Supervisor {
   readyz(): Promise<{ status: number; body: any }>
   waitReady(timeoutMs?: number): Promise<void>
   kill(signal: NodeJS.Signals): Promise<number | null>
+  /** The last lines of its log, for a failure message. */
+  logTail(lines?: number): string
 }
 
 /**
@@ -122,7 +124,8 @@ export async function startSupervisor(t: Teardown, env: Record<string, string>, 
   // A restart test passes the previous run's HTTP_PORT: pages reconnect to the same address.
   const port = env.HTTP_PORT ? Number(env.HTTP_PORT) : await freePort()
   mkdirSync(ARTIFACTS, { recursive: true })
-  const out = createWriteStream(path.join(ARTIFACTS, `${logName}.log`), { flags: 'a' })
+  const logFile = path.join(ARTIFACTS, `${logName}.log`)
+  const out = createWriteStream(logFile, { flags: 'a' })
   const command = opts.nice ? ['nice', '-n', String(opts.nice), process.execPath] : [process.execPath]
   const proc = spawn(command[0]!, [...command.slice(1), 'dist/supervisor.js'], {
     cwd: ROOT,
@@ -153,6 +156,10 @@ export async function startSupervisor(t: Teardown, env: Record<string, string>, 
     kill: async (signal) => {
       proc.kill(signal)
       return exited
+    },
+    logTail: (lines = 20) => {
+      const all = existsSync(logFile) ? readFileSync(logFile, 'utf8').trimEnd().split('\n') : []
+      return all.slice(-lines).join('\n')
     },
   }
 }
