@@ -1,5 +1,6 @@
 import { APPEND_TIME_STEP_MS, RejectReason, type PartitionFlush, type RejectedRecord, type WindowDelta } from '../src/protocol.js'
-import { isInvalid, parseRecord } from './record.js'
+import type { RecordIn } from '../src/batch-codec.js'
+import { isInvalid, parseValue } from './record.js'
 
 // One partition's share of a window actor: its watermark and the deltas since the last
 // flush. Totals live in Postgres (added to, in the transaction that moves the offset), so
@@ -41,8 +42,8 @@ interface Accumulator {
 }
 
 export class PartitionState {
-  private fromOffset: bigint
-  private nextOffset: bigint
+  private fromOffset: number
+  private nextOffset: number
   private records = 0
   private minAppendMs = Infinity
   /** Kafka append time rounded down to APPEND_TIME_STEP_MS → records, for the freshness histogram. */
@@ -54,7 +55,7 @@ export class PartitionState {
   constructor(
     readonly partition: number,
     readonly epoch: string,
-    nextOffset: bigint,
+    nextOffset: number,
     private maxEventMs: number | null,
     private readonly rules: WindowRules,
   ) {
@@ -63,21 +64,22 @@ export class PartitionState {
   }
 
   /** Counts or rejects one record. Records below the next offset were already counted and are skipped. */
-  add(offset: bigint, kafkaTimestampMs: number, value: Buffer | null): void {
+  add(r: RecordIn): void {
+    const { offset, timestampMs: kafkaTimestampMs } = r
     if (offset < this.nextOffset) return
-    this.nextOffset = offset + 1n
+    this.nextOffset = offset + 1
     this.records++
     if (kafkaTimestampMs < this.minAppendMs) this.minAppendMs = kafkaTimestampMs
     const step = kafkaTimestampMs - (kafkaTimestampMs % APPEND_TIME_STEP_MS)
     this.appendTimes.set(step, (this.appendTimes.get(step) ?? 0) + 1)
-    const parsed = parseRecord(value)
-    if (isInvalid(parsed)) return this.reject(offset, kafkaTimestampMs, value, parsed.reason, parsed.detail)
+    const parsed = parseValue(r)
+    if (isInvalid(parsed)) return this.reject(r, parsed.reason, parsed.detail)
     const { eventMs } = parsed
     if (eventMs - kafkaTimestampMs > this.rules.futureMs) {
-      return this.reject(offset, kafkaTimestampMs, value, RejectReason.FUTURE, `event time ${new Date(eventMs).toISOString()} is more than ${this.rules.futureMs / 1000}s after the Kafka timestamp ${isoTime(kafkaTimestampMs)}`)
+      return this.reject(r, RejectReason.FUTURE, `event time ${new Date(eventMs).toISOString()} is more than ${this.rules.futureMs / 1000}s after the Kafka timestamp ${isoTime(kafkaTimestampMs)}`)
     }
     if (isLate(eventMs, this.maxEventMs, this.rules)) {
-      return this.reject(offset, kafkaTimestampMs, value, RejectReason.LATE, `window ${new Date(windowStart(eventMs, this.rules.windowMs)).toISOString()} closed: watermark ${new Date(this.maxEventMs! - this.rules.latenessMs).toISOString()}`)
+      return this.reject(r, RejectReason.LATE, `window ${new Date(windowStart(eventMs, this.rules.windowMs)).toISOString()} closed: watermark ${new Date(this.maxEventMs! - this.rules.latenessMs).toISOString()}`)
     }
     if (this.maxEventMs === null || eventMs > this.maxEventMs) this.maxEventMs = eventMs
     const start = windowStart(eventMs, this.rules.windowMs)
@@ -92,13 +94,14 @@ export class PartitionState {
     }
   }
 
-  private reject(offset: bigint, kafkaTimestampMs: number, value: Buffer | null, reason: RejectReason, detail: string): void {
+  private reject(r: RecordIn, reason: RejectReason, detail: string): void {
+    const kafkaTimestampMs = r.timestampMs
     // Kafka takes any int64 as a producer's timestamp (-9e15 included); Postgres would refuse
     // it in kafka_timestamp and stall every commit, so it is stored clamped and named in detail.
     const storable = Math.min(Math.max(kafkaTimestampMs, MIN_STORABLE_MS), MAX_STORABLE_MS)
     if (storable !== kafkaTimestampMs) detail += ` (Kafka timestamp ${kafkaTimestampMs} ms is outside what Postgres stores; kafka_timestamp holds ${isoTime(storable)})`
-    // Copy: the value is a view into the batch buffer, which should not live until the flush.
-    this.rejected.push({ offset: offset.toString(), reason, detail, payload: value && new Uint8Array(value), kafkaTimestampMs: storable })
+    // A copy: the batch buffer should not live until the flush.
+    this.rejected.push({ offset: String(r.offset), reason, detail, payload: r.copy(), kafkaTimestampMs: storable })
   }
 
   get pending(): number {
@@ -115,8 +118,8 @@ export class PartitionState {
     const flush: PartitionFlush = {
       partition: this.partition,
       epoch: this.epoch,
-      fromOffset: this.fromOffset.toString(),
-      nextOffset: this.nextOffset.toString(),
+      fromOffset: String(this.fromOffset),
+      nextOffset: String(this.nextOffset),
       maxEventMs: this.maxEventMs,
       records: this.records,
       minAppendMs: this.minAppendMs,

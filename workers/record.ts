@@ -1,4 +1,4 @@
-import { isUtf8 } from 'node:buffer'
+import { recordOf, type RecordIn } from '../src/batch-codec.js'
 import { RejectReason } from '../src/protocol.js'
 
 // Parsing and validation of one record value, as the contract's "Input" section says.
@@ -23,12 +23,18 @@ const MAX_CATEGORY_CODE_POINTS = 50
 const AMOUNT_LIMIT = 1e9
 
 export function parseRecord(value: Buffer | null): Parsed {
-  if (value === null) return { reason: RejectReason.TOMBSTONE, detail: 'record value is null' }
-  if (value.length === 0) return { reason: RejectReason.EMPTY, detail: 'record value is empty' }
-  if (!isUtf8(value)) return { reason: RejectReason.INVALID_UTF8, detail: 'record value is not valid UTF-8' }
+  return parseValue(recordOf(value))
+}
+
+/** The record's value checked as the contract says: bytes, then JSON, then each field. */
+export function parseValue(r: RecordIn): Parsed {
+  if (r.length < 0) return { reason: RejectReason.TOMBSTONE, detail: 'record value is null' }
+  if (r.length === 0) return { reason: RejectReason.EMPTY, detail: 'record value is empty' }
+  const text = r.text()
+  if (text === null) return { reason: RejectReason.INVALID_UTF8, detail: 'record value is not valid UTF-8' }
   let doc: unknown
   try {
-    doc = JSON.parse(value.toString('utf8'))
+    doc = JSON.parse(text)
   } catch (err) {
     return { reason: RejectReason.INVALID_JSON, detail: clip((err as Error).message) }
   }
@@ -82,7 +88,21 @@ export function parseAmount(raw: unknown): number | Invalid {
 const SEED_FORM = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/
 const ISO_FORM = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}(?::?\d{2})?)$/
 
+/** The last timestamp text parsed and its time: a stream's records mostly repeat the previous second. */
+let lastTimestamp: string | undefined
+let lastEventMs = 0
+
 export function parseTimestamp(raw: unknown): number | Invalid {
+  if (raw === lastTimestamp && raw !== undefined) return lastEventMs
+  const eventMs = parseTimestampText(raw)
+  if (typeof eventMs === 'number') {
+    lastTimestamp = raw as string
+    lastEventMs = eventMs
+  }
+  return eventMs
+}
+
+function parseTimestampText(raw: unknown): number | Invalid {
   const bad = (detail: string): Invalid => ({ reason: RejectReason.INVALID_TIMESTAMP, detail })
   if (raw === undefined) return bad('timestamp is missing')
   if (typeof raw !== 'string') return bad(`timestamp is ${typeOf(raw)}, not a string`)

@@ -1,5 +1,5 @@
 import { workerData } from 'node:worker_threads'
-import { decodeBatch } from '../src/batch-codec.js'
+import { BatchReader } from '../src/batch-codec.js'
 import { ActorTask, type ActorMessage, type Flush, type PartitionFlush } from '../src/protocol.js'
 import { faultCounter } from './faults.js'
 import { PartitionState, type WindowRules } from './partition-state.js'
@@ -26,7 +26,7 @@ const partitions = new Map<number, PartitionState>()
 export default function handle(msg: ActorMessage): Flush | number | null {
   switch (msg.type) {
     case ActorTask.ASSIGN:
-      partitions.set(msg.partition, new PartitionState(msg.partition, msg.epoch, BigInt(msg.nextOffset), msg.maxEventMs, rules))
+      partitions.set(msg.partition, new PartitionState(msg.partition, msg.epoch, Number(msg.nextOffset), msg.maxEventMs, rules))
       return null
     case ActorTask.BATCH: {
       fault('batch')
@@ -34,12 +34,9 @@ export default function handle(msg: ActorMessage): Flush | number | null {
       // A batch for an epoch this actor does not hold (queued before a release or a
       // restart of this thread) is dropped; the supervisor re-reads it after reassigning.
       if (!state || state.epoch !== msg.epoch) return 0
-      let n = 0
-      for (const r of decodeBatch(msg.buffer)) {
-        state.add(r.offset, r.timestampMs, r.value)
-        n++
-      }
-      return n
+      const reader = new BatchReader(msg.buffer)
+      while (reader.next()) state.add(reader)
+      return reader.count
     }
     case ActorTask.FLUSH: {
       const out: PartitionFlush[] = []

@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events'
 import t from 'tap'
 import type pg from 'pg'
 import { Pipeline, type ConsumerControl } from '../../src/pipeline.js'
-import { decodeBatch, type RawRecord } from '../../src/batch-codec.js'
+import { BatchReader, type RawRecord } from '../../src/batch-codec.js'
 import type { PartitionFlush } from '../../src/protocol.js'
 import type { ActorThread } from '../../src/threads.js'
 
@@ -16,8 +16,10 @@ class FakeThread extends EventEmitter {
   async run<T>(task: { type: string; buffer?: ArrayBuffer; epoch?: string; flushes?: PartitionFlush[] }): Promise<T> {
     this.tasks.push(task)
     if (task.type === 'batch') {
-      const offsets = [...decodeBatch(task.buffer!)].map((r) => r.offset)
-      this.range = { from: this.range?.from ?? String(offsets[0]), next: String(offsets.at(-1)! + 1n), epoch: task.epoch! }
+      const offsets: number[] = []
+      const reader = new BatchReader(task.buffer!)
+      while (reader.next()) offsets.push(reader.offset)
+      this.range = { from: this.range?.from ?? String(offsets[0]), next: String(offsets.at(-1)! + 1), epoch: task.epoch! }
       return offsets.length as T
     }
     if (task.type === 'flush' || task.type === 'release') {

@@ -319,3 +319,16 @@ t.test('parseTimestamp: rejected', async (t) => {
   t.match(parseTimestamp('2024-01-01 24:00:00'), { detail: /time of day/ })
   t.match(parseTimestamp(42), { detail: /not a string/ })
 })
+
+t.test('parseTimestamp: remembering the last text never answers for another', async (t) => {
+  // The one-entry cache: the same text again, then texts that differ in one character, then bad ones.
+  const a = '2024-05-01 12:00:00'
+  t.equal(parseTimestamp(a), TS_MS)
+  t.equal(parseTimestamp(a), TS_MS, 'the same text again')
+  t.equal(parseTimestamp('2024-05-01 12:00:01'), TS_MS + 1000, 'one second later')
+  t.equal(parseTimestamp(a), TS_MS, 'and back')
+  for (const bad of ['', undefined, null, '2024-05-01 12:00:00 ', '2024-02-30 12:00:00']) {
+    t.ok(reasonOf(parseTimestamp(bad)) === RejectReason.INVALID_TIMESTAMP, `${JSON.stringify(bad)} after a valid one is still invalid`)
+  }
+  t.equal(parseTimestamp(a), TS_MS, 'a bad text is not remembered')
+})
