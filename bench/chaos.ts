@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { int, runMain, type Values } from '../src/cli.js'
 import { createTopic, deleteTopic, dropDatabase, kafka, PG_BASE, progress, ROOT, uniqueName, until, withDb } from './lib.js'
 import { checkPostgres, TruthLoad } from './truth-load.js'
+import { rng } from './rng.js' // the fault schedule is reproducible from the printed seed (timing is not)
 
 const options = {
   minutes: { flag: 'minutes', default: 10, parse: (raw: string) => positive(raw), help: 'how long faults are injected (minutes, may be fractional)' },
@@ -30,18 +31,6 @@ function positive(raw: string): number {
   const n = Number(raw)
   if (!Number.isFinite(n) || n <= 0) throw new Error(`expected a positive number, got "${raw}"`)
   return n
-}
-
-/** mulberry32: the fault schedule is reproducible from the printed seed (timing is not). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 export interface ChaosResult {

@@ -25,10 +25,10 @@ export interface Truth {
   cents: bigint
 }
 
-export async function createTopic(topic: string, partitions: number): Promise<void> {
+export async function createTopic(topic: string, partitions: number, configEntries: { name: string; value: string }[] = []): Promise<void> {
   const admin = kafka.admin()
   await admin.connect()
-  await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true })
+  await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1, configEntries }], waitForLeaders: true })
   await admin.disconnect()
 }
 
@@ -82,7 +82,9 @@ export interface SupervisorRun {
 }
 
 export function startSupervisor(env: Record<string, string>): SupervisorRun {
-  const proc = spawn(process.execPath, [path.join(ROOT, 'dist/supervisor.js')], { cwd: ROOT, env: { ...process.env, HTTP_PORT: '0', LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'ignore', 'pipe'] })
+  // BENCH_NODE_ARGS: extra node flags for the supervisor, e.g. "--cpu-prof --cpu-prof-dir=prof" to profile a scenario.
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)
+  const proc = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'dist/supervisor.js')], { cwd: ROOT, env: { ...process.env, HTTP_PORT: '0', LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'ignore', 'pipe'] })
   const logs: string[] = []
   let peak = 0
   const readPeak = () => {

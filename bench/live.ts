@@ -1,6 +1,7 @@
 // Scenario "live": the producer runs at a fixed rate for T seconds while the supervisor
-// keeps up; freshness = time from a record's Kafka timestamp (set at send) to the moment the
-// Postgres commit that includes it is visible (tumbler_progress polled every 10 ms).
+// keeps up; freshness = time from a record's append to the Kafka log (the topic uses
+// LogAppendTime, so the broker stamps it and says it in the produce response) to the moment
+// the Postgres commit that includes it is visible (tumbler_progress polled every 10 ms).
 import { Partitioners } from 'kafkajs'
 import { countRebalances, createTopic, deleteTopic, dropDatabase, kafka, PG_BASE, percentile, progress, startSupervisor, uniqueName, until, withDb } from './lib.js'
 
@@ -20,21 +21,20 @@ interface Sent {
   /** Offset of the last record of this send in this partition. */
   lastOffset: bigint
   count: number
-  sentAtMs: number
+  appendedAtMs: number
 }
 
 export async function live(rate: number, seconds: number, partitions: number): Promise<LiveResult> {
   const topic = uniqueName('bench_live')
   const db = uniqueName('tumbler_bench')
   const url = `${PG_BASE}/${db}`
-  await createTopic(topic, partitions)
+  await createTopic(topic, partitions, [{ name: 'message.timestamp.type', value: 'LogAppendTime' }])
   const sup = startSupervisor({ KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: url })
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1 })
   try {
     await until(async () => withDb(url, async (c) => (await c.query('SELECT 1 FROM tumbler_progress WHERE topic = $1', [topic])).rowCount === partitions), 'supervisor owns all partitions', 60_000, 100)
     await producer.connect()
     progress(`live: ${rate} events/s for ${seconds} s`)
-    const sent: Sent[] = []
     const waiting: Sent[][] = Array.from({ length: partitions }, () => [])
     const freshness: number[] = [] // one entry per record
     let polling = true
@@ -48,7 +48,7 @@ export async function live(rate: number, seconds: number, partitions: number): P
             const next = BigInt(r.next_offset)
             while (w.length && w[0]!.lastOffset < next) {
               const s = w.shift()!
-              for (let i = 0; i < s.count; i++) freshness.push(now - s.sentAtMs)
+              for (let i = 0; i < s.count; i++) freshness.push(now - s.appendedAtMs)
             }
           }
           await new Promise((r) => setTimeout(r, 10))
@@ -56,28 +56,32 @@ export async function live(rate: number, seconds: number, partitions: number): P
       })
     })()
     const started = Date.now()
-    const perSend = Math.max(1, Math.round(rate / 100)) // 100 sends a second
     let produced = 0
     let cents = 0n
     while (Date.now() - started < seconds * 1000) {
+      // Whatever is owed by now goes in one send (at least every 10 ms), so a slow
+      // acknowledgement delays records but does not lower the rate.
+      const owed = Math.min(rate, Math.floor(((Date.now() - started) / 1000) * rate) - produced)
+      if (owed <= 0) {
+        await new Promise((r) => setTimeout(r, 10))
+        continue
+      }
       const now = Date.now()
-      const messages = Array.from({ length: perSend }, (_, i) => {
+      const ts = new Date(now).toISOString().slice(0, 19).replace('T', ' ')
+      const messages = Array.from({ length: owed }, (_, i) => {
         const seq = produced + i
         const c = 1000 + ((seq * 7919) % 99_000)
         cents += BigInt(c)
-        const ts = new Date(now).toISOString().slice(0, 19).replace('T', ' ')
-        return { partition: seq % partitions, timestamp: String(now), value: `{"product_category":"Home","amount":${(c / 100).toFixed(2)},"timestamp":"${ts}"}` }
+        return { partition: seq % partitions, value: `{"product_category":"Home","amount":${(c / 100).toFixed(2)},"timestamp":"${ts}"}` }
       })
       const meta = await producer.send({ topic, acks: -1, messages })
       for (const m of meta) {
         const count = messages.filter((x) => x.partition === m.partition).length
-        const s = { partition: m.partition, lastOffset: BigInt(m.baseOffset!) + BigInt(count - 1), count, sentAtMs: now }
-        sent.push(s)
+        const s = { partition: m.partition, lastOffset: BigInt(m.baseOffset!) + BigInt(count - 1), count, appendedAtMs: Number(m.logAppendTime) }
+        if (!(s.appendedAtMs > 0)) throw new Error(`no log append time in the produce response (${m.logAppendTime}): is the topic LogAppendTime?`)
         waiting[m.partition]!.push(s)
       }
-      produced += perSend
-      const aheadMs = (produced / rate) * 1000 - (Date.now() - started)
-      if (aheadMs > 0) await new Promise((r) => setTimeout(r, aheadMs))
+      produced += owed
     }
     const elapsed = (Date.now() - started) / 1000
     polling = false

@@ -48,10 +48,16 @@ async function main(config: SupervisorConfig): Promise<void> {
     groupId: config.kafkaGroupId,
     sessionTimeout: config.sessionTimeoutMs,
     heartbeatInterval: Math.max(100, Math.floor(config.sessionTimeoutMs / 10)),
-    maxBytesPerPartition: 4 * 1024 * 1024,
-    maxBytes: 32 * 1024 * 1024,
-    // consumer.stop() waits for the fetch in flight: a short long-poll keeps the drain short.
-    maxWaitTimeInMs: 500,
+    // Small fetches (bench/README.md, "Fetch sizes"): kafkajs decodes a whole response before it
+    // fetches again, so 4 MB responses keep the main thread busy in shorter turns than 32 MB
+    // ones, and hold far less memory (1M-event catch-up: 100k → 150-200k events/s, peak RSS
+    // ~400 → ~240 MB). Kafka still returns a record larger than these limits, alone.
+    maxBytesPerPartition: 512 * 1024,
+    maxBytes: 4 * 1024 * 1024,
+    // The long-poll of an idle fetch, and how long kafkajs sleeps when every partition is
+    // paused (flow control): it does not wake on resume(), so this bounds that stall too.
+    // Short also keeps consumer.stop() in a drain short.
+    maxWaitTimeInMs: 50,
     allowAutoTopicCreation: false,
   })
   const topic = config.kafkaTopic

@@ -1,6 +1,7 @@
 // kill -9 at random moments, and crashes of single threads: nothing lost, nothing doubled.
 import t from 'tap'
-import { makeDataset, rng } from './helpers/dataset.js'
+import { rng } from '../bench/rng.js'
+import { makeDataset } from './helpers/dataset.js'
 import { committedRecords, createTopic, databaseFor, produce, startSupervisor, waitFor } from './helpers/harness.js'
 import { assertMatchesTruth, waitCaughtUp } from './helpers/verify.js'
 

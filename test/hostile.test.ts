@@ -3,7 +3,7 @@
 // rejected_events with its precise reason and raw bytes, and nothing stops or restarts.
 import { readFileSync } from 'node:fs'
 import t, { type Test } from 'tap'
-import { rng } from './helpers/dataset.js'
+import { rng } from '../bench/rng.js'
 import { hostileCorpus, KAFKA_TS, seedTs, T0, WINDOW_MS } from './helpers/hostile-corpus.js'
 import { committedRecords, createTopic, databaseFor, produce, query, startSupervisor, waitFor, type Produced, type Supervisor } from './helpers/harness.js'
 import { oracleTruth, type OracleRules } from './helpers/oracle.js'

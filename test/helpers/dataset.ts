@@ -1,6 +1,7 @@
 // A seeded dataset with a ground truth computed here, independently of the code under
 // test: good records, late and future ones, and malformed records of many kinds.
 import type { Produced } from './harness.js'
+import { rng } from '../../bench/rng.js'
 
 export const WINDOW_MS = 60_000
 export const LATENESS_MS = 60_000
@@ -26,18 +27,6 @@ export const MALFORMED: { kind: string; reason: string; value: (ts: string) => B
   { kind: 'impossible date', reason: 'invalid_timestamp', value: () => JSON.stringify({ product_category: 'Home', amount: 10, timestamp: '2026-02-30 10:00:00' }) },
   { kind: 'timestamp as number', reason: 'invalid_timestamp', value: () => JSON.stringify({ product_category: 'Home', amount: 10, timestamp: 1764000000 }) },
 ]
-
-/** Deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const seedTs = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace('T', ' ')
 
