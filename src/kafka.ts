@@ -66,4 +66,15 @@ export async function ensureTopic(kafka: Kafka, topic: string, partitions: numbe
   }
 }
 
+/**
+ * Fetch settings of the supervisor's consumer (the benchmark's bare kafkajs ceiling uses them
+ * too). Small fetches: kafkajs decodes a whole response on the main thread before it fetches
+ * again, so 4 MiB responses keep that thread busy in shorter turns than 32 MiB ones and hold
+ * far less memory (bench/README.md, "Fetch sizes"). Kafka still returns a record larger than
+ * these limits, alone. maxWaitTimeInMs is the long-poll of an idle fetch, and also how long
+ * kafkajs sleeps when every partition is paused by flow control (resume() does not wake it);
+ * short, it also keeps consumer.stop() in a drain short.
+ */
+export const CONSUMER_FETCH = { maxBytesPerPartition: 512 * 1024, maxBytes: 4 * 1024 * 1024, maxWaitTimeInMs: 50 } as const
+
 export type { Consumer }

@@ -5,7 +5,7 @@ import { runMain } from './cli.js'
 import { supervisorOptions, type SupervisorConfig } from './config.js'
 import { ensureDatabase, migrate } from './db.js'
 import { createHttp } from './http.js'
-import { createKafka, ensureTopic } from './kafka.js'
+import { CONSUMER_FETCH, createKafka, ensureTopic } from './kafka.js'
 import { configureLog, log, redactUrl } from './log.js'
 import { Pipeline } from './pipeline.js'
 import { instrumentSupervisor } from './supervisor-metrics.js'
@@ -48,16 +48,7 @@ async function main(config: SupervisorConfig): Promise<void> {
     groupId: config.kafkaGroupId,
     sessionTimeout: config.sessionTimeoutMs,
     heartbeatInterval: Math.max(100, Math.floor(config.sessionTimeoutMs / 10)),
-    // Small fetches (bench/README.md, "Fetch sizes"): kafkajs decodes a whole response before it
-    // fetches again, so 4 MB responses keep the main thread busy in shorter turns than 32 MB
-    // ones, and hold far less memory (1M-event catch-up: 100k → 150-200k events/s, peak RSS
-    // ~400 → ~240 MB). Kafka still returns a record larger than these limits, alone.
-    maxBytesPerPartition: 512 * 1024,
-    maxBytes: 4 * 1024 * 1024,
-    // The long-poll of an idle fetch, and how long kafkajs sleeps when every partition is
-    // paused (flow control): it does not wake on resume(), so this bounds that stall too.
-    // Short also keeps consumer.stop() in a drain short.
-    maxWaitTimeInMs: 50,
+    ...CONSUMER_FETCH,
     allowAutoTopicCreation: false,
   })
   const topic = config.kafkaTopic
