@@ -269,7 +269,7 @@ export class Pipeline extends EventEmitter {
         return null
       }
     }
-    // Hand over only what fits under the in-flight bound (a fetch can hold 4 MB of records);
+    // Hand over only what fits under the in-flight bound (a fetch can hold a partition's 512 KiB, or one larger record);
     // kafkajs fetches the rest again from the resolved offset once the partition is resumed.
     // With nothing in flight it counts from the first record: a gap in the offsets (records
     // deleted by retention) is not in flight, and no commit would come to resume the partition.
