@@ -14,16 +14,30 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v)
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 const SQL_DIR = path.resolve(HERE, HERE.split(path.sep).includes('dist') ? '../../sql' : '../sql')
 
-/** Creates the database named in the URL if it is missing and we are allowed to. */
+/** Errors of a Postgres that is not there yet (not running, starting, restarting): worth waiting for. */
+const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', '57P03' /* cannot_connect_now */])
+
+/**
+ * Creates the database named in the URL if it is missing and we are allowed to. A Postgres that
+ * does not answer yet is waited for (started before it, or during its restart), with a warning
+ * on each try; anything else (a wrong password, an unknown host) fails at once.
+ */
 export async function ensureDatabase(databaseUrl: string): Promise<void> {
-  const probe = new pg.Client({ connectionString: databaseUrl })
-  try {
-    await probe.connect()
-    return
-  } catch (err) {
-    if ((err as { code?: string }).code !== '3D000') throw err // 3D000: invalid_catalog_name
-  } finally {
-    await probe.end().catch(() => {})
+  for (let attempt = 1; ; attempt++) {
+    const probe = new pg.Client({ connectionString: databaseUrl })
+    try {
+      await probe.connect()
+      return
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? ''
+      if (code === '3D000') break // invalid_catalog_name: create it below
+      if (!UNAVAILABLE.has(code)) throw err
+      const backoffMs = Math.min(5000, 250 * attempt)
+      log.warn('waiting for Postgres', { attempt, backoffMs, error: err as Error })
+      await new Promise((r) => setTimeout(r, backoffMs))
+    } finally {
+      await probe.end().catch(() => {})
+    }
   }
   const url = new URL(databaseUrl)
   const name = decodeURIComponent(url.pathname.slice(1))

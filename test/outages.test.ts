@@ -1,6 +1,6 @@
 // Outages of the services around the pipeline, mid-stream, against the real Postgres
-// cluster and the real broker: Postgres restarted and stopped, the broker restarted,
-// category_sales locked. Each ends with the totals compared to the ground truth to the cent.
+// cluster and the real broker: Postgres restarted and stopped (also before the supervisor
+// starts), the broker restarted and stopped, category_sales locked. Each ends with the totals compared to the ground truth to the cent.
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import t, { type Test } from 'tap'
@@ -133,6 +133,28 @@ t.test('Postgres away during a rebalance: the claims retry until it is back, tot
 
   await stream.done
   await waitCaughtUp(db.url, topic, total)
+  await assertMatchesTruth(t, db.url, topic, data.truth)
+  await assertNoRestarts(t, sup)
+  t.equal(await sup.kill('SIGTERM'), 0, 'clean exit')
+})
+
+t.test('Postgres down when the supervisor starts: it waits for it, then counts exactly', async (t) => {
+  const partitions = 2
+  const data = makeDataset(partitions, 5_000, 27)
+  const topic = await createTopic(t, partitions)
+  const db = databaseFor(t)
+  await produce(topic, data.records)
+  t.teardown(ensurePgUp)
+  await pgCtl('stop')
+  const stoppedAt = Date.now()
+  const sup = await startSupervisor(t, { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, FLUSH_MS: '100' }, `pg-down-at-start-${topic}`)
+  const waits = () => sup.logTail(1000).split('\n').filter((l) => l.includes('"msg":"waiting for Postgres"')).length
+  await waitFor(() => waits() >= 3, 'the supervisor trying Postgres again and again', 30_000, 100)
+  t.equal(sup.proc.exitCode, null, `still running after ${waits()} tries`)
+  const startedAt = Date.now()
+  await pgCtl('start')
+  await waitCaughtUp(db.url, topic, data.records.length, 60_000)
+  t.pass(`Postgres away ${secs(startedAt - stoppedAt)} at start; all ${data.records.length} records committed ${secs(Date.now() - startedAt)} after pg_ctlcluster start was issued`)
   await assertMatchesTruth(t, db.url, topic, data.truth)
   await assertNoRestarts(t, sup)
   t.equal(await sup.kill('SIGTERM'), 0, 'clean exit')
