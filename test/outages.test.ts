@@ -160,24 +160,29 @@ t.test('Postgres down when the supervisor starts: it waits for it, then counts e
   t.equal(await sup.kill('SIGTERM'), 0, 'clean exit')
 })
 
-t.test('Kafka broker restarted mid-stream: the consumer reconnects and resumes, totals exact', async (t) => {
-  const partitions = 4
-  const data = makeDataset(partitions, 15_000, 22)
-  const total = data.records.length
-  const topic = await createTopic(t, partitions)
+/**
+ * The two broker outages' common start: 4 partitions streamed at 4,000 records/s through a
+ * supervisor until `flowing` records are sent and some are counted; then the producer holds
+ * still (nothing can be produced while the only broker is away). Teardowns run
+ * last-registered first: the broker is up again before the topic is deleted.
+ */
+async function streamUntilBrokerOutage(t: Test, perPartition: number, seed: number, logPrefix: string, flowing: number) {
+  const data = makeDataset(4, perPartition, seed)
+  const topic = await createTopic(t, 4)
   const db = databaseFor(t)
-  const sup = await startSupervisor(t, { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, FLUSH_MS: '100' }, `kafka-outage-${topic}`)
+  const logName = `${logPrefix}-${topic}`
+  const sup = await startSupervisor(t, { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, FLUSH_MS: '100' }, logName)
   await sup.waitReady()
   const stream = new SteadyProducer(topic, data.records, 4000)
-  // Teardowns run last-registered first: the broker is up again before the topic is deleted.
   t.teardown(() => kafkaSh('start'))
   t.teardown(() => stream.stop())
-  await waitFor(async () => stream.sent >= 20_000 && (await committedRecords(db.url, topic)) > 0, 'the stream flowing and counted')
-
-  // Nothing is produced while the broker is away (the only broker): the producer holds still.
+  await waitFor(async () => stream.sent >= flowing && (await committedRecords(db.url, topic)) > 0, 'the stream flowing and counted')
   await stream.pause()
-  const sentBefore = stream.sent
-  const t0 = Date.now()
+  return { data, total: data.records.length, topic, db, logName, sup, stream, sentBefore: stream.sent, t0: Date.now() }
+}
+
+t.test('Kafka broker restarted mid-stream: the consumer reconnects and resumes, totals exact', async (t) => {
+  const { data, total, topic, db, sup, stream, sentBefore, t0 } = await streamUntilBrokerOutage(t, 15_000, 22, 'kafka-outage', 20_000)
   await kafkaSh('restart')
   const brokerBack = Date.now()
   stream.resume()
@@ -197,22 +202,7 @@ t.test('Kafka broker restarted mid-stream: the consumer reconnects and resumes, 
 // A long outage: readyz must say so (heartbeats no longer accepted), whether or not kafkajs
 // has given up retrying yet (it crashes the consumer with restart: true after roughly 30 s, or keeps retrying).
 t.test('Kafka broker stopped until readyz says so, and long enough for kafkajs to give up: rejoins, totals exact', async (t) => {
-  const partitions = 4
-  const data = makeDataset(partitions, 10_000, 24)
-  const total = data.records.length
-  const topic = await createTopic(t, partitions)
-  const db = databaseFor(t)
-  const logName = `kafka-away-${topic}`
-  const sup = await startSupervisor(t, { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, FLUSH_MS: '100' }, logName)
-  await sup.waitReady()
-  const stream = new SteadyProducer(topic, data.records, 4000)
-  t.teardown(() => kafkaSh('start'))
-  t.teardown(() => stream.stop())
-  await waitFor(async () => stream.sent >= 12_000 && (await committedRecords(db.url, topic)) > 0, 'the stream flowing and counted')
-
-  await stream.pause()
-  const sentBefore = stream.sent
-  const t0 = Date.now()
+  const { data, total, topic, db, logName, sup, stream, sentBefore, t0 } = await streamUntilBrokerOutage(t, 10_000, 24, 'kafka-away', 12_000)
   await kafkaSh('stop')
   const away = await waitFor(
     async () => {
