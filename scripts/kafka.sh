@@ -112,6 +112,9 @@ group.min.session.timeout.ms=1000
 # 1 GiB per partition still stops a producer left running from filling the disk.
 log.retention.ms=-1
 log.retention.bytes=1073741824
+# Kafka 4 refuses records stamped more than 1 h ahead of the broker's clock by default; the
+# fixed-date datasets must not depend on the machine's date, so take any timestamp here.
+log.message.timestamp.after.max.ms=9223372036854775807
 log.segment.bytes=67108864
 EOF
 }
