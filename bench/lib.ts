@@ -7,6 +7,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Kafka, logLevel, Partitioners } from 'kafkajs'
 import pg from 'pg'
+import { seedTimestamp } from '../src/transactions.js'
 
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v)
 
@@ -55,7 +56,7 @@ export async function load(topic: string, partitions: number, events: number, st
       const eventMs = startMs + Math.floor(seq / 20) // 20 events per ms of event time
       truth.count++
       truth.cents += BigInt(cents)
-      const ts = new Date(eventMs - (eventMs % 1000)).toISOString().slice(0, 19).replace('T', ' ')
+      const ts = seedTimestamp(eventMs)
       messages[i] = {
         partition: seq % partitions,
         timestamp: String(eventMs),

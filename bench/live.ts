@@ -4,6 +4,7 @@
 // the Postgres commit that includes it is visible (tumbler_progress polled every 10 ms).
 import { Partitioners } from 'kafkajs'
 import { countRebalances, createTopic, deleteTopic, dropDatabase, kafka, PG_BASE, percentile, progress, startSupervisor, uniqueName, until, withDb } from './lib.js'
+import { seedTimestamp } from '../src/transactions.js'
 
 export interface LiveResult {
   rate: number
@@ -67,7 +68,7 @@ export async function live(rate: number, seconds: number, partitions: number): P
         continue
       }
       const now = Date.now()
-      const ts = new Date(now).toISOString().slice(0, 19).replace('T', ' ')
+      const ts = seedTimestamp(now)
       const messages = Array.from({ length: owed }, (_, i) => {
         const seq = produced + i
         const c = 1000 + ((seq * 7919) % 99_000)

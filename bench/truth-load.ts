@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { Kafka, logLevel, Partitioners, type Message } from 'kafkajs'
 import pg from 'pg'
 import { int, list, runMain, text, type Values } from '../src/cli.js'
+import { seedTimestamp } from '../src/transactions.js'
 
 const CATEGORIES = ['Electronics', 'Fashion', 'Beauty', 'Home', 'Sports', 'Grocery', 'Café ☕']
 
@@ -104,7 +105,7 @@ export class TruthLoad {
         const n = this.opts.count ? Math.min(batch, this.opts.count - seq) : batch
         const now = Date.now()
         const eventMs = now - (now % 1000) // the seed form has whole seconds
-        const ts = new Date(eventMs).toISOString().slice(0, 19).replace('T', ' ')
+        const ts = seedTimestamp(eventMs)
         const windowKey = eventMs - (eventMs % windowMs)
         const pending = emptyTruth()
         const messages: Message[] = new Array(n)

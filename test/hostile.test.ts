@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs'
 import t, { type Test } from 'tap'
 import { rng } from '../bench/rng.js'
-import { hostileCorpus, KAFKA_TS, seedTs, T0, WINDOW_MS } from './helpers/hostile-corpus.js'
+import { hostileCorpus, KAFKA_TS, T0, WINDOW_MS } from './helpers/hostile-corpus.js'
+import { seedTimestamp } from '../src/transactions.js'
 import { committedRecords, createTopic, databaseFor, produce, query, startSupervisor, waitFor, type Produced, type Supervisor } from './helpers/harness.js'
 import { oracleTruth, type OracleRules } from './helpers/oracle.js'
 import { waitCaughtUp } from './helpers/verify.js'
@@ -46,7 +47,7 @@ t.test('hostile corpus: each kind counted or rejected exactly as the contract sa
 
   const topic = await createTopic(t, 1)
   const db = databaseFor(t)
-  const tail: Produced = { partition: 0, value: JSON.stringify({ product_category: 'After', amount: 1.23, timestamp: seedTs(T0 + 2_000) }), timestampMs: KAFKA_TS }
+  const tail: Produced = { partition: 0, value: JSON.stringify({ product_category: 'After', amount: 1.23, timestamp: seedTimestamp(T0 + 2_000) }), timestampMs: KAFKA_TS }
   const records: Produced[] = [...corpus.map((c) => ({ partition: 0, value: c.value, timestampMs: c.kafkaTsMs ?? KAFKA_TS })), tail]
   // One record per request: several 1 MB values in one batch would pass the broker's message.max.bytes.
   await produce(topic, records, 1)
@@ -137,7 +138,7 @@ function makeRandomStream(seed: number, partitions: number, perPartition: number
         product_category: pick(CATEGORIES),
         product_name: 'x',
         amount: int(10) === 0 ? 999_999_999.99 : int(1_000_000) / 100,
-        timestamp: int(2) ? seedTs(eventMs) : new Date(eventMs).toISOString(),
+        timestamp: int(2) ? seedTimestamp(eventMs) : new Date(eventMs).toISOString(),
         payment_method: 'card',
       }
       // Field-level mutations: swap two values, drop one, give one a random JSON value.
@@ -212,7 +213,7 @@ t.test('randomised: random bytes and mutated records, every offset counted or re
   t.same(sdiff.slice(0, 5).map((k) => `${k}: got ${gotSales.get(k)}, oracle ${wantSales.get(k)}`), [], 'category_sales matches the oracle to the cent')
 
   // Still consuming: one normal record after the storm is counted.
-  await produce(topic, [{ partition: 0, value: JSON.stringify({ product_category: 'After', amount: 1, timestamp: seedTs(Date.now()) }), timestampMs: Date.now() }])
+  await produce(topic, [{ partition: 0, value: JSON.stringify({ product_category: 'After', amount: 1, timestamp: seedTimestamp(Date.now()) }), timestampMs: Date.now() }])
   await waitCaughtUp(db.url, topic, records.length + 1, 60_000)
   const after = await query<{ count: string }>(db.url, "SELECT transaction_count AS count FROM category_sales WHERE category = 'After'")
   t.same(after.map((r) => r.count), ['1'], 'a normal record after the random ones is counted')

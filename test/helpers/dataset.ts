@@ -2,6 +2,7 @@
 // test: good records, late and future ones, and malformed records of many kinds.
 import type { Produced } from './harness.js'
 import { rng } from '../../bench/rng.js'
+import { seedTimestamp } from '../../src/transactions.js'
 
 export const WINDOW_MS = 60_000
 export const LATENESS_MS = 60_000
@@ -28,7 +29,6 @@ export const MALFORMED: { kind: string; reason: string; value: (ts: string) => B
   { kind: 'timestamp as number', reason: 'invalid_timestamp', value: () => JSON.stringify({ product_category: 'Home', amount: 10, timestamp: 1764000000 }) },
 ]
 
-const seedTs = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace('T', ' ')
 
 export interface Truth {
   /** "windowStartMs|category" → { cents, count } */
@@ -63,7 +63,7 @@ export function makeDataset(partitions: number, perPartition: number, seed = 42,
       const kafkaTs = clock + 500
       if (i % 251 === 250) {
         const bad = MALFORMED[Math.floor(i / 251) % MALFORMED.length]!
-        q.push({ partition: p, value: bad.value(seedTs(clock)), timestampMs: kafkaTs })
+        q.push({ partition: p, value: bad.value(seedTimestamp(clock)), timestampMs: kafkaTs })
         m.push({ reason: bad.reason })
         continue
       }
@@ -76,7 +76,7 @@ export function makeDataset(partitions: number, perPartition: number, seed = 42,
       const r = random()
       const cents = r < 0.1 ? 10 : r < 0.2 ? 20 : r < 0.25 ? 99_999 : 1000 + Math.floor(random() * 99_000)
       const amount = cents / 100
-      const ts = i % 3 === 0 ? new Date(eventMs).toISOString() : seedTs(eventMs)
+      const ts = i % 3 === 0 ? new Date(eventMs).toISOString() : seedTimestamp(eventMs)
       q.push({ partition: p, value: JSON.stringify({ transaction_id: `${p}-${i}`, user_id: 'user_1', product_category: category, product_name: 'x', amount, timestamp: ts, payment_method: 'paypal' }), timestampMs: kafkaTs })
       m.push({ category, cents, eventMs })
     }

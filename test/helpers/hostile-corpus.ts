@@ -2,6 +2,7 @@
 // given (window, category) with given cents, or rejected with a given reason. The corpus
 // is one partition's stream in this order: watermark-sensitive cases (old years, late,
 // future) are placed where their outcome is decided by the cases before them.
+import { seedTimestamp } from '../../src/transactions.js'
 
 export const WINDOW_MS = 60_000
 /** The window most valid cases fall into; every counted event stays below T0 + 120 s, so it stays open. */
@@ -20,7 +21,6 @@ export interface HostileCase {
 }
 
 /** The seed's timestamp form: "YYYY-MM-DD HH:MM:SS", UTC. */
-export const seedTs = (ms: number): string => new Date(ms).toISOString().slice(0, 19).replace('T', ' ')
 
 const text = (s: string): Buffer => Buffer.from(s, 'utf8')
 const doc = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
@@ -29,7 +29,7 @@ const doc = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
   product_category: 'Books',
   product_name: 'A book',
   amount: 12.5,
-  timestamp: seedTs(T0 + 5_000),
+  timestamp: seedTimestamp(T0 + 5_000),
   payment_method: 'card',
   ...over,
 })
@@ -178,7 +178,7 @@ export function hostileCorpus(): HostileCase[] {
   add('1,000,000 bytes of random garbage', randomGarbage(MB, 7), rejected('invalid_utf8'))
 
   // Kafka timestamps a producer may set (the broker takes any past int64).
-  add('event exactly FUTURE_SECONDS after its Kafka timestamp', rec({ timestamp: seedTs(T0 + 119_000) }), counted('Books', 1250, T0 + 119_000), T0 + 119_000 - 300_000)
+  add('event exactly FUTURE_SECONDS after its Kafka timestamp', rec({ timestamp: seedTimestamp(T0 + 119_000) }), counted('Books', 1250, T0 + 119_000), T0 + 119_000 - 300_000)
   add('event 1 ms more than FUTURE_SECONDS ahead', rec({ timestamp: new Date(T0 + 119_001).toISOString() }), rejected('future'), T0 + 119_000 - 300_000)
   add('Kafka timestamp -1 (no timestamp)', rec(), rejected('future'), -1)
   add('Kafka timestamp 0 (1970)', rec(), rejected('future'), 0)
@@ -186,13 +186,13 @@ export function hostileCorpus(): HostileCase[] {
   add('Kafka timestamp -9e15 on a bad record', text('not json'), rejected('invalid_json'), -9e15)
 
   // The watermark is now T0 + 119 s − 60 s: windows ending at or before it are closed.
-  add('late: 3 minutes behind', rec({ timestamp: seedTs(T0 - 180_000) }), rejected('late'))
+  add('late: 3 minutes behind', rec({ timestamp: seedTimestamp(T0 - 180_000) }), rejected('late'))
   add('late: year 0001 once the watermark is in 2026', rec({ timestamp: '0001-01-01 00:00:00' }), rejected('late'))
   add('late: 1969 once the watermark is in 2026', rec({ timestamp: '1969-12-31 23:59:59' }), rejected('late'))
   add('year 9999 (with a 2026 Kafka timestamp)', rec({ timestamp: '9999-12-31 23:59:59' }), rejected('future'))
   add('far future: year 2100', rec({ timestamp: '2100-01-01T00:00:00Z' }), rejected('future'))
   // Had the two future records moved the watermark, this window [T0, T0+60 s) would be closed.
-  add('an earlier-window record right after the future ones still counts', rec({ timestamp: seedTs(T0 + 1_000) }), ok('Books', 1250, T0 + 1_000))
+  add('an earlier-window record right after the future ones still counts', rec({ timestamp: seedTimestamp(T0 + 1_000) }), ok('Books', 1250, T0 + 1_000))
   return c
 }
 
