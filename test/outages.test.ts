@@ -32,17 +32,24 @@ async function assertNoRestarts(t: Test, sup: Supervisor): Promise<void> {
   t.same(body.restarts, { actors: body.restarts.actors.map(() => 0), writer: 0 }, 'no thread died: the writer retried, the actors waited')
 }
 
-t.test('Postgres restarted, then stopped and started, mid-stream: pauses, readyz 503, resumes, totals exact', async (t) => {
-  const partitions = 4
-  const maxInFlight = 3000
-  const data = makeDataset(partitions, 20_000, 21)
-  const total = data.records.length
-  const topic = await createTopic(t, partitions)
+/**
+ * The Postgres outages' common start: 4 partitions, the first `head` records of each dataset
+ * produced and counted by a supervisor with a small in-flight bound, before the outage begins.
+ */
+async function countedHead(t: Test, perPartition: number, seed: number, head: number, maxInFlight: number, logPrefix: string) {
+  const data = makeDataset(4, perPartition, seed)
+  const topic = await createTopic(t, 4)
   const db = databaseFor(t)
-  const head = 10_000
   await produce(topic, data.records.slice(0, head))
-  const sup = await startSupervisor(t, { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, FLUSH_MS: '100', MAX_INFLIGHT_RECORDS: String(maxInFlight) }, `pg-outage-${topic}`)
+  const sup = await startSupervisor(t, { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, FLUSH_MS: '100', MAX_INFLIGHT_RECORDS: String(maxInFlight) }, `${logPrefix}-${topic}`)
   await waitCaughtUp(db.url, topic, head)
+  return { data, total: data.records.length, topic, db, sup, partitions: 4 }
+}
+
+t.test('Postgres restarted, then stopped and started, mid-stream: pauses, readyz 503, resumes, totals exact', async (t) => {
+  const maxInFlight = 3000
+  const head = 10_000
+  const { data, total, topic, db, sup } = await countedHead(t, 20_000, 21, head, maxInFlight, 'pg-outage')
   const stream = new SteadyProducer(topic, data.records.slice(head), 4000)
   const { w, sample } = flowWatch(sup)
 
@@ -239,16 +246,9 @@ t.test('Kafka broker stopped until readyz says so, and long enough for kafkajs t
 })
 
 t.test('Postgres slow: category_sales locked 10 s while records keep coming: backs off within bounds, catches up, totals exact', async (t) => {
-  const partitions = 4
   const maxInFlight = 2000
-  const data = makeDataset(partitions, 12_500, 23)
-  const total = data.records.length
-  const topic = await createTopic(t, partitions)
-  const db = databaseFor(t)
   const head = 5_000
-  await produce(topic, data.records.slice(0, head))
-  const sup = await startSupervisor(t, { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, FLUSH_MS: '100', MAX_INFLIGHT_RECORDS: String(maxInFlight) }, `pg-slow-${topic}`)
-  await waitCaughtUp(db.url, topic, head)
+  const { data, total, topic, db, sup, partitions } = await countedHead(t, 12_500, 23, head, maxInFlight, 'pg-slow')
 
   const locker = new pg.Client({ connectionString: db.url, application_name: 'tumbler-test-locker' })
   await locker.connect()
