@@ -1,14 +1,14 @@
 # tumbler (supervisor or producer) for users with Docker; see docker-compose.yml.
 # Build stage compiles TypeScript and then drops dev dependencies, so the
 # runtime stage is one COPY (sql/ migrations and web/ assets come along).
-FROM node:20-slim AS build
+FROM node:26-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
-RUN npm run build && npm prune --omit=dev
+RUN npm run build && npm prune --omit=dev --omit=optional
 
-FROM node:20-slim
+FROM node:26-slim
 ENV NODE_ENV=production \
     HTTP_HOST=0.0.0.0 \
     HTTP_PORT=8501
@@ -16,7 +16,7 @@ WORKDIR /app
 COPY --from=build /app /app
 USER node
 EXPOSE 8501
-# node:20-slim has no curl; Node 20's fetch does the probe.
+# node:26-slim has no curl; Node's fetch does the probe (readiness: consuming and Postgres reachable).
 HEALTHCHECK --interval=5s --timeout=3s --start-period=30s --retries=6 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:8501/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:8501/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 CMD ["node", "dist/supervisor.js"]

@@ -1,4 +1,11 @@
 // The contract runs `node dist/supervisor.js` and `node dist/producer.js`; tsc puts them
-// under dist/src/ (workers/ sits beside src/), so write the two one-line entry points.
+// under dist/src/ (workers/ sits beside src/), so write the two entry points. Each checks
+// the Node.js line first and loads the program only on a supported one (dynamic import, so
+// nothing of the program is even parsed by an end-of-life Node).
 import { writeFileSync } from 'node:fs'
-for (const name of ['supervisor', 'producer']) writeFileSync(`dist/${name}.js`, `import './src/${name}.js'\n`)
+for (const name of ['supervisor', 'producer']) {
+  writeFileSync(
+    `dist/${name}.js`,
+    `import { requireSupportedNode } from './src/runtime.js'\nrequireSupportedNode('${name}')\nawait import('./src/${name}.js')\n`,
+  )
+}
