@@ -9,14 +9,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 RATE=${RATE:-1000}
 mkdir -p .run
 
-[[ -d node_modules ]] || npm ci --no-audit --no-fund
+bash scripts/prepare.sh start
+# node_modules/.bin first: the project's own Node.js, whatever `node` the shell has.
+export PATH=$PWD/node_modules/.bin:$PATH
 npm run build
-bash scripts/kafka.sh start
-
-if ! pg_isready -q -h 127.0.0.1; then
-  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -n1)" main start
-  for _ in $(seq 60); do pg_isready -q -h 127.0.0.1 && break; sleep 0.5; done
-fi
 pids=()
 cleanup() {
   trap - EXIT
