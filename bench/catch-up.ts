@@ -1,6 +1,6 @@
 // Scenario "catch-up": N events are in the topic before the supervisor starts; how fast
 // does category_sales reach the ground truth, and how much memory does it take?
-import { countRebalances, createTopic, dropDatabase, deleteTopic, load, PG_BASE, progress, startSupervisor, uniqueName, until, withDb } from './lib.js'
+import { countRebalances, createTopic, dropDatabase, deleteTopic, load, PG_BASE, progress, startSupervisor, THIS_BUILD, uniqueName, until, withDb, type Build, type Truth } from './lib.js'
 
 export interface CatchUpResult {
   events: number
@@ -17,17 +17,30 @@ export interface CatchUpResult {
 
 export async function catchUp(events: number, partitions: number, keepTopic = false): Promise<CatchUpResult> {
   const topic = uniqueName('bench')
-  const db = uniqueName('tumbler_bench')
-  const url = `${PG_BASE}/${db}`
   await createTopic(topic, partitions)
   progress(`catch-up: loading ${events} events into ${partitions} partitions`)
   const truth = await load(topic, partitions, events)
-  progress('catch-up: starting the supervisor')
+  try {
+    return { ...(await consumeLoaded(topic, truth)), partitions, topic }
+  } finally {
+    if (!keepTopic) await deleteTopic(topic)
+  }
+}
+
+/**
+ * One supervisor (of `build`) with a fresh consumer group and database reads the whole loaded
+ * `topic`; timed from its first partition claim (right after the group join) until
+ * category_sales holds `truth.count` records. Throws after 30 min.
+ */
+export async function consumeLoaded(topic: string, truth: Truth, build: Build = THIS_BUILD, env: Record<string, string> = {}): Promise<Omit<CatchUpResult, 'partitions' | 'topic'>> {
+  const db = uniqueName('tumbler_bench')
+  const url = `${PG_BASE}/${db}`
+  const events = truth.count
+  progress(`catch-up: starting the supervisor (${build.node})`)
   const started = Date.now()
-  const sup = startSupervisor({ KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: url })
+  const sup = startSupervisor({ KAFKA_TOPIC: topic, KAFKA_GROUP_ID: uniqueName('g'), DATABASE_URL: url, ...env }, build)
   try {
     const sum = () => withDb(url, async (c) => (await c.query<{ n: string | null; cents: string | null }>('SELECT sum(transaction_count)::text AS n, (sum(total_sales) * 100)::bigint::text AS cents FROM category_sales')).rows[0]!)
-    // Timed from the first partition claim (right after the group join), not from the process start.
     const firstClaim = await until(async () => withDb(url, async (c) => ((await c.query('SELECT 1 FROM tumbler_progress LIMIT 1')).rowCount ? Date.now() : null)), 'first claim', 120_000, 10)
     let lastReport = Date.now()
     const done = await until(
@@ -48,18 +61,15 @@ export async function catchUp(events: number, partitions: number, keepTopic = fa
     await sup.stop()
     return {
       events,
-      partitions,
       seconds,
       eventsPerSecond: Math.round(events / seconds),
       secondsFromStart: (done.at - started) / 1000,
       peakRssMb: sup.peakRssMb(),
       rebalances: countRebalances(sup.logs),
       totalsMatched,
-      topic,
     }
   } finally {
     if (sup.proc.exitCode === null) sup.proc.kill('SIGKILL')
     await dropDatabase(db)
-    if (!keepTopic) await deleteTopic(topic)
   }
 }

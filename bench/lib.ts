@@ -82,10 +82,17 @@ export interface SupervisorRun {
   stop(): Promise<number | null>
 }
 
-export function startSupervisor(env: Record<string, string>): SupervisorRun {
+/** Which supervisor to run: a Node.js binary and a built checkout (default: this process's Node and this checkout). */
+export interface Build {
+  node: string
+  root: string
+}
+export const THIS_BUILD: Build = { node: process.execPath, root: ROOT }
+
+export function startSupervisor(env: Record<string, string>, build: Build = THIS_BUILD): SupervisorRun {
   // BENCH_NODE_ARGS: extra node flags for the supervisor, e.g. "--cpu-prof --cpu-prof-dir=prof" to profile a scenario.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)
-  const proc = spawn(process.execPath, [...nodeArgs, path.join(ROOT, 'dist/supervisor.js')], { cwd: ROOT, env: { ...process.env, HTTP_PORT: '0', LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'ignore', 'pipe'] })
+  const proc = spawn(build.node, [...nodeArgs, path.join(build.root, 'dist/supervisor.js')], { cwd: build.root, env: { ...process.env, HTTP_PORT: '0', LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'ignore', 'pipe'] })
   const logs: string[] = []
   let peak = 0
   const readPeak = () => {
