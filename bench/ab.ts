@@ -26,7 +26,11 @@ export function parseVariants(raw: string): Map<string, Build> {
   return out
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = s.length >> 1
+  return s.length % 2 ? s[mid]! : Math.round((s[mid - 1]! + s[mid]!) / 2)
+}
 
 runMain('bench-ab', 'A/B catch-up on one loaded topic, variants alternating (needs the broker and built checkouts).', options, async (o) => {
   const variants = parseVariants(o.variants)

