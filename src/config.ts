@@ -32,6 +32,7 @@ export const supervisorOptions = {
   httpPort: opt({ env: 'HTTP_PORT', flag: 'http-port', default: 8501, parse: int(0, 65_535), help: 'port the UI, API, health and metrics listen on' }),
   uiToken: opt({ env: 'UI_TOKEN', flag: 'ui-token', default: '', parse: text, help: 'bearer token required by the UI, API and WebSocket (empty: open); health and metrics stay open' }),
   apiRateLimit: opt({ env: 'API_RATE_LIMIT', flag: 'api-rate-limit', default: 600, parse: int(1), help: 'requests per minute per client address on /api/*' }),
+  wsMaxClients: opt({ env: 'WS_MAX_CLIENTS', flag: 'ws-max-clients', default: 1000, parse: int(1, 1_000_000), help: 'WebSocket clients /ws feeds at once; past it an upgrade gets 503' }),
   windowSeconds: opt({ env: 'WINDOW_SECONDS', flag: 'window-seconds', default: 60, parse: int(1, 86_400), help: 'tumbling window size in seconds' }),
   latenessSeconds: opt({ env: 'LATENESS_SECONDS', flag: 'lateness-seconds', default: 60, parse: int(0, 86_400), help: 'watermark delay (allowed lateness) in seconds' }),
   futureSeconds: opt({ env: 'FUTURE_SECONDS', flag: 'future-seconds', default: 300, parse: int(0, 31_536_000), help: 'event time further than this after the Kafka timestamp is rejected (future)' }),

@@ -1,11 +1,13 @@
 import { timingSafeEqual } from 'node:crypto'
+import cookie from '@fastify/cookie'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 
 // Optional bearer token (UI_TOKEN) for the page, the API and the WebSocket. Health and
 // metrics stay open for probes and Prometheus. A browser opens `/?token=…` once: the token
 // is then kept in an HttpOnly, SameSite=Strict cookie that the page's fetches and its
-// WebSocket upgrade carry by themselves.
+// WebSocket upgrade carry by themselves. Cookies are parsed and set by @fastify/cookie;
+// a value that does not URL-decode stays as sent, so it simply does not match (401).
 
 const OPEN = new Set(['/healthz', '/readyz', '/metrics'])
 export const TOKEN_COOKIE = 'tumbler_token'
@@ -16,20 +18,19 @@ function same(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y)
 }
 
+/** The token a request presents: `Authorization: Bearer`, then `?token=`, then the cookie; null if none. */
 export function presentedToken(req: FastifyRequest): string | null {
   const auth = req.headers.authorization
   if (auth?.startsWith('Bearer ')) return auth.slice(7).trim()
   const query = (req.query as Record<string, unknown> | undefined)?.token
   if (typeof query === 'string') return query
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const [k, ...v] = part.trim().split('=')
-    if (k === TOKEN_COOKIE) return decodeURIComponent(v.join('='))
-  }
-  return null
+  return req.cookies[TOKEN_COOKIE] ?? null
 }
 
 export const authPlugin = fp<{ token: string }>(async (app: FastifyInstance, { token }) => {
   if (!token) return
+  // Registered first: its onRequest hook parses the Cookie header before ours reads it.
+  await app.register(cookie)
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     if (OPEN.has(req.url.split('?')[0]!)) return
     const given = presentedToken(req)
@@ -44,7 +45,7 @@ export const authPlugin = fp<{ token: string }>(async (app: FastifyInstance, { t
       return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: 'a valid UI_TOKEN is required (Authorization: Bearer, ?token= or the cookie set by /?token=)' })
     }
     if ((req.query as Record<string, unknown> | undefined)?.token !== undefined) {
-      reply.header('set-cookie', `${TOKEN_COOKIE}=${encodeURIComponent(token)}; HttpOnly; SameSite=Strict; Path=/`)
+      reply.setCookie(TOKEN_COOKIE, token, { httpOnly: true, sameSite: 'strict', path: '/' })
     }
   })
 })

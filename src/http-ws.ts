@@ -111,6 +111,11 @@ export class PushHub {
     }, PUSH_INTERVAL_MS)
   }
 
+  /** Clients connected now (a closing one counts until its socket has closed). */
+  get size(): number {
+    return this.clients.size
+  }
+
   add(socket: WebSocket): void {
     const client: Client = { socket, state: 'snapshotting', pending: null, drops: 0, alive: true }
     this.clients.add(client)
@@ -299,5 +304,16 @@ export const wsPlugin = fp<HttpDeps>(async (app: FastifyInstance, deps: HttpDeps
   app.addHook('onClose', async () => hub.close())
   // The page sends nothing; a big frame from a client is not one of ours.
   await app.register(websocket, { options: { maxPayload: 4096 } })
-  app.get('/ws', { websocket: true }, (socket) => hub.add(socket))
+  const max = deps.config.wsMaxClients
+  app.get('/ws', {
+    websocket: true,
+    // Past WS_MAX_CLIENTS the upgrade is refused before it completes: the client sees an HTTP
+    // 503 (and retries later), not a socket that opens and closes. Nothing between this hook
+    // and hub.add() waits on I/O, so two upgrades cannot both take the last place.
+    preValidation: async (_req, reply) => {
+      if (hub.size < max) return
+      metrics.wsRejected.inc()
+      return reply.code(503).header('retry-after', '30').send({ error: 'too_many_clients', message: `this server already feeds ${max} WebSocket clients (WS_MAX_CLIENTS); try again later` })
+    },
+  }, (socket) => hub.add(socket))
 }, { name: 'tumbler-ws', fastify: '5.x', dependencies: ['tumbler-summary'] })

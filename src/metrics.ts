@@ -310,6 +310,12 @@ export const metrics = {
     help: 'WebSocket pushes not sent to a client because its send buffer was full.',
     registers,
   }),
+  /** Incremented by the WebSocket plugin when an upgrade is refused at WS_MAX_CLIENTS. */
+  wsRejected: new Counter({
+    name: 'tumbler_ws_rejected_total',
+    help: 'WebSocket upgrades to /ws refused with 503 because WS_MAX_CLIENTS clients were already connected.',
+    registers,
+  }),
 }
 
 // Every reason exists from the start, so rate() and the error-rate alert see zeros, not gaps.

@@ -4,8 +4,9 @@ import t from 'tap'
 import type { WebSocket } from 'ws'
 import { MAX_PAGE } from '../src/http-api.js'
 import { PUSH_INTERVAL_MS, type ServerMessage } from '../src/http-ws.js'
-import { buildApp, commitOf, seedSales } from './helpers/http-app.js'
+import { buildApp, commitOf, seedSales, upgrade } from './helpers/http-app.js'
 import { waitFor } from './helpers/harness.js'
+import { parseMetrics, value } from './helpers/prom-text.js'
 
 const W = 60 // window seconds
 const minute = (i: number) => new Date(Date.UTC(2026, 0, 1, 12, i)).toISOString()
@@ -230,4 +231,30 @@ t.test('GET /ws: an empty database gives an empty snapshot; a pause pushes the s
   pipeline.emit('paused', 0, true)
   const stats = await waitFor(() => feed.messages.slice(n).find((m) => m.type === 'stats'), 'stats after a pause')
   t.equal(stats.type === 'stats' && stats.summary.pipeline.state, 'postgres_unreachable', 'the state reaches the page')
+})
+
+t.test('GET /ws: past WS_MAX_CLIENTS an upgrade gets 503 and is counted; a closed client frees its place', async (t) => {
+  const { app } = await buildApp(t, { env: { WS_MAX_CLIENTS: '3' } })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const url = `ws://127.0.0.1:${(app.server.address() as { port: number }).port}/ws`
+  const scrape = async () => parseMetrics((await app.inject('/metrics')).body)
+  const rejectedBefore = value(await scrape(), 'tumbler_ws_rejected_total') ?? 0
+
+  const clients = [await upgrade(t, url), await upgrade(t, url), await upgrade(t, url)]
+  t.same(clients.map((c) => c.status), [101, 101, 101], 'three clients connect')
+  const refused = await upgrade(t, url)
+  t.equal(refused.status, 503, 'the fourth upgrade is refused with 503')
+  t.match(JSON.parse(refused.body), { error: 'too_many_clients', message: /WS_MAX_CLIENTS/ }, 'and told why')
+  let s = await scrape()
+  t.equal(value(s, 'tumbler_ws_rejected_total')! - rejectedBefore, 1, 'the refusal is counted')
+  t.equal(value(s, 'tumbler_ws_clients'), 3, 'the refused client never counted as connected')
+
+  clients[0]!.ws!.close()
+  await waitFor(async () => value(await scrape(), 'tumbler_ws_clients') === 2, 'the server to see the close')
+  const next = await upgrade(t, url)
+  t.equal(next.status, 101, 'a closed client frees its place')
+  await waitFor(() => next.messages.length > 0, 'the snapshot')
+  t.equal(next.messages[0]!.type, 'snapshot')
+  s = await scrape()
+  t.equal(value(s, 'tumbler_ws_rejected_total')! - rejectedBefore, 1, 'nothing more refused')
 })

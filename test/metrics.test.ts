@@ -91,7 +91,7 @@ t.test('declarations follow the naming guide and keep labels bounded', async (t)
     t.same(labels.filter((l) => !ALLOWED_LABELS.has(l)), [], `${m.name}: only bounded labels`)
   }
   t.same(
-    ['tumbler_ws_clients', 'tumbler_ws_dropped_pushes_total'].filter((n) => !declared.some((m) => m.name === n)),
+    ['tumbler_ws_clients', 'tumbler_ws_dropped_pushes_total', 'tumbler_ws_rejected_total'].filter((n) => !declared.some((m) => m.name === n)),
     [],
     'the WebSocket metrics exist for the UI plugin',
   )

@@ -3,6 +3,7 @@
 // the test emits its 'commit' and 'paused' events the way the writer's replies do.
 import type { FastifyInstance } from 'fastify'
 import pg from 'pg'
+import WebSocket from 'ws'
 import { parseOptions } from '../../src/cli.js'
 import { supervisorOptions, type SupervisorConfig } from '../../src/config.js'
 import { ensureDatabase, migrate } from '../../src/db.js'
@@ -77,4 +78,42 @@ export async function seedSales(pool: pg.Pool, windowSeconds: number, rows: [str
       [start, windowSeconds, category, total, count],
     )
   }
+}
+
+export interface Upgrade {
+  /** 101 when the socket opened, else the HTTP status of the refusal. */
+  status: number
+  /** The refusal's body ('' when the socket opened). */
+  body: string
+  /** The open socket (closed by the test's teardown), or null when refused. */
+  ws: WebSocket | null
+  /** Every message the socket received, parsed, from the first one on. */
+  messages: { type: string }[]
+}
+
+/** Opens a real WebSocket to url (ws://host:port/path) and settles once it is open or refused; rejects after 10 s without an answer. */
+export function upgrade(t: Teardown, url: string, headers: Record<string, string> = {}): Promise<Upgrade> {
+  let timer: NodeJS.Timeout
+  return new Promise<Upgrade>((resolve, reject) => {
+    const messages: { type: string }[] = []
+    const ws = new WebSocket(url, { headers })
+    timer = setTimeout(() => reject(new Error(`no answer to the upgrade of ${url} in 10 s`)), 10_000)
+    t.teardown(() => ws.terminate())
+    ws.on('message', (data) => messages.push(JSON.parse(String(data))))
+    ws.on('open', () => resolve({ status: 101, body: '', ws, messages }))
+    ws.on('unexpected-response', (req, res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => (body += chunk))
+      // The server ends a refused upgrade's connection; a body cut short still shows its status.
+      const done = () => {
+        resolve({ status: res.statusCode ?? 0, body, ws: null, messages })
+        req.destroy()
+      }
+      res.on('end', done)
+      res.on('error', done)
+      res.on('close', done)
+    })
+    ws.on('error', (err) => reject(err))
+  }).finally(() => clearTimeout(timer))
 }

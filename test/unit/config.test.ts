@@ -38,6 +38,8 @@ t.test('defaults match the contract', async (t) => {
   t.equal(v.actors, os.availableParallelism())
   t.equal(v.flushMs, 250)
   t.equal(v.logLevel, 'info')
+  t.equal(v.wsMaxClients, 1000, 'not in the contract: issue 9')
+  t.equal(parsed(['--ws-max-clients', '3']).wsMaxClients, 3)
 })
 
 t.test('env is read; argv wins over env', async (t) => {
@@ -101,6 +103,8 @@ t.test('bad values name the variable or flag', async (t) => {
   t.match(usageError(t, () => parse([], { LOG_LEVEL: 'verbose' })), /LOG_LEVEL/, 'a plain Error from a parser becomes a UsageError')
   t.match(usageError(t, () => parse(['--log-level', 'INFO'])), /--log-level/)
   t.match(usageError(t, () => parse([], { LATENESS_SECONDS: '-1' })), /LATENESS_SECONDS/)
+  t.match(usageError(t, () => parse([], { WS_MAX_CLIENTS: '0' })), /invalid WS_MAX_CLIENTS: expected 1\.\./)
+  t.match(usageError(t, () => parse(['--ws-max-clients', 'many'])), /invalid --ws-max-clients/)
 })
 
 t.test('FLUSH_RECORDS is capped at 50,000', async (t) => {
