@@ -38,13 +38,13 @@ runMain('bench-ab', 'A/B catch-up on one loaded topic, variants alternating (nee
   await createTopic(topic, o.partitions)
   progress(`ab: loading ${o.events} events into ${topic}`)
   const truth = await load(topic, o.partitions, o.events)
-  const runs: { variant: string; round: number; eventsPerSecond: number; peakRssMb: number; totalsMatched: boolean }[] = []
+  const runs: { variant: string; round: number; eventsPerSecond: number; peakRssMb: number; rebalances: number; totalsMatched: boolean }[] = []
   try {
     for (let round = 1; round <= o.rounds; round++) {
       for (const [variant, build] of variants) {
         const r = await consumeLoaded(topic, truth, build)
-        runs.push({ variant, round, eventsPerSecond: r.eventsPerSecond, peakRssMb: r.peakRssMb, totalsMatched: r.totalsMatched })
-        progress(`ab: ${variant} round ${round}: ${r.eventsPerSecond} events/s, peak RSS ${r.peakRssMb} MB, totals ${r.totalsMatched ? 'exact' : 'WRONG'}`)
+        runs.push({ variant, round, eventsPerSecond: r.eventsPerSecond, peakRssMb: r.peakRssMb, rebalances: r.rebalances, totalsMatched: r.totalsMatched })
+        progress(`ab: ${variant} round ${round}: ${r.eventsPerSecond} events/s, peak RSS ${r.peakRssMb} MB, rebalances ${r.rebalances}, totals ${r.totalsMatched ? 'exact' : 'WRONG'}`)
       }
     }
   } finally {

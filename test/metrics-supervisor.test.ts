@@ -106,6 +106,8 @@ t.test('counts equal the ground truth; positions equal the partitions; counters 
     t.ok(value(s, 'tumbler_thread_heap_used_bytes', { thread })! > 0, `${thread}: heap`)
   }
   t.ok(value(s, 'tumbler_http_request_duration_seconds_count', { route: '/metrics', code: '200' })! > 0, 'the scrapes themselves are timed')
+  // The supervisor runs on the project's own Node (started with process.execPath under npm test).
+  t.equal(value(s, 'nodejs_version_info', { version: process.version, major: process.version.slice(1).split('.')[0]! }), 1, `nodejs_version_info says ${process.version}`)
 
   t.equal(await sup.kill('SIGTERM'), 0)
 })
