@@ -1,3 +1,5 @@
+import { log } from './log.js'
+
 // One option parser for every program: environment variables with CLI flags of the
 // same meaning, validated once at start; a bad option exits 2 with one line naming it.
 
@@ -121,7 +123,7 @@ export function runMain<O extends Options>(
       process.stderr.write(`${program}: ${err.message}\n`)
       process.exit(2)
     }
-    process.stderr.write(`${program}: fatal: ${(err as Error)?.stack ?? String(err)}\n`)
+    log.error('fatal', { program, error: err })
     process.exit(1)
   })
 }

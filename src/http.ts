@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify'
 import type pg from 'pg'
 import type { SupervisorConfig } from './config.js'
 import type { Pipeline } from './pipeline.js'
@@ -9,6 +9,7 @@ import { metricsPlugin } from './http-metrics.js'
 import { summaryPlugin } from './http-summary.js'
 import { uiPlugin } from './http-ui.js'
 import { wsPlugin } from './http-ws.js'
+import { childLogger } from './log.js'
 
 // The HTTP side of the supervisor. Each concern is a Fastify plugin registered here
 // with the same dependencies: health (below), and the API, WebSocket, UI and metrics
@@ -32,8 +33,15 @@ export interface HttpDeps {
   kafkaOffsets?: () => Promise<{ partition: number; low: string; high: string }[]>
 }
 
+/** Fastify's request in a log line, as Fastify's own serializer has it, with a `?token=` (UI_TOKEN) hidden. */
+function requestForLog(req: FastifyRequest): Record<string, unknown> {
+  return { method: req.method, url: req.url.replace(/([?&]token=)[^&#]*/g, '$1***'), host: req.host, remoteAddress: req.ip, remotePort: req.socket?.remotePort }
+}
+
 export async function createHttp(deps: HttpDeps): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false })
+  // Fastify's own logger: errors and warnings only (a 5xx, a plugin's warning); no line per request.
+  const logger: FastifyBaseLogger = childLogger('warn', { serializers: { req: requestForLog } })
+  const app = Fastify({ loggerInstance: logger })
   await app.register(metricsPlugin)
   await app.register(authPlugin, { token: deps.config.uiToken })
   app.get('/healthz', async () => ({ status: 'ok' }))

@@ -12,7 +12,7 @@ import { instrumentSupervisor } from './supervisor-metrics.js'
 import { ActorThread } from './threads.js'
 import type { ActorData } from '../workers/window-actor.js'
 import type { WriterData } from '../workers/writer.js'
-import { hasSignalFault } from '../workers/faults.js'
+import { hasSignalFault, warnIfAsked } from '../workers/faults.js'
 
 // The stream processor's main thread: config, schema, threads, the Kafka consumer, HTTP,
 // and the shutdown sequence. CPU work (parsing, validation, windows, SQL) runs in the
@@ -23,6 +23,7 @@ const DRAIN_DEADLINE_MS = 9_000
 async function main(config: SupervisorConfig): Promise<void> {
   const owner = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
   configureLog(config.logLevel, { owner })
+  warnIfAsked(config.faults)
   log.info('starting', { topic: config.kafkaTopic, group: config.kafkaGroupId, brokers: config.kafkaBrokers, database: redactUrl(config.databaseUrl), actors: config.actors })
 
   // First: a bad TLS/SASL setting is a usage error, found before anything is touched.
@@ -92,7 +93,7 @@ async function main(config: SupervisorConfig): Promise<void> {
     const threads = [...actors, writer]
     process.on('SIGUSR2', () => {
       const victim = threads[Math.floor(Math.random() * threads.length)]!
-      log.warn('SIGUSR2: terminating a worker thread (fault injection)', { thread: victim.name, done: !stopping && victim.crash() })
+      log.warn('SIGUSR2: terminating a worker thread (fault injection)', { worker: victim.name, done: !stopping && victim.crash() })
     })
   }
   consumer.on(consumer.events.GROUP_JOIN, (e) => {

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import { Piscina } from 'piscina'
-import { log } from './log.js'
+import { log, workerLog } from './log.js'
 
 // A worker-thread actor: a single-thread piscina pool whose thread keeps its state
 // between tasks, fed from a mailbox one task at a time. The mailbox is ours, not piscina's
@@ -12,7 +12,8 @@ import { log } from './log.js'
 export interface ThreadOptions {
   name: string
   filename: URL
-  workerData: unknown
+  /** The thread's workerData; its logger's settings are added as `log` (src/log.ts). */
+  workerData: object
 }
 
 export class ActorThread extends EventEmitter {
@@ -30,7 +31,7 @@ export class ActorThread extends EventEmitter {
     this.pool = this.createPool(opts.workerData)
   }
 
-  private createPool(workerData: unknown): Piscina {
+  private createPool(workerData: object): Piscina {
     const pool = new Piscina({
       filename: this.opts.filename.href,
       name: 'default',
@@ -40,14 +41,14 @@ export class ActorThread extends EventEmitter {
       concurrentTasksPerWorker: 1,
       // 'disabled': the thread's event loop stays free between tasks (pg sockets, timers).
       atomics: 'disabled',
-      workerData,
+      workerData: { ...workerData, log: workerLog(this.name) },
     })
-    pool.on('error', (err: Error) => log.error('thread error', { thread: this.name, error: err }))
+    pool.on('error', (err: Error) => log.error('thread error', { worker: this.name, error: err }))
     pool.on('workerDestroy', () => {
       if (this.closing) return
       this.restarts++
       this.startedAt = Date.now()
-      log.error('thread died; piscina starts a new one', { thread: this.name, restarts: this.restarts })
+      log.error('thread died; piscina starts a new one', { worker: this.name, restarts: this.restarts })
       this.emit('restart')
     })
     return pool
