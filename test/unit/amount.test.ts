@@ -6,28 +6,11 @@ import { amountCents, amountSourceFast, amountSourceScan, centsOfText } from '..
 import { parseRecord } from '../../workers/record.js'
 import { RejectReason } from '../../src/protocol.js'
 import { amountTable } from '../helpers/docs-tables.js'
+import { oracleCents } from '../helpers/oracle.js'
 
 const TS = '2024-05-01 12:00:00'
 const record = (amountJson: string): Buffer => Buffer.from(`{"product_category":"x","amount":${amountJson},"timestamp":"${TS}"}`)
 const outcome = (p: ReturnType<typeof parseRecord>): string => ('cents' in p ? String(p.cents) : p.reason === RejectReason.INVALID_AMOUNT ? 'refused' : p.reason)
-
-/** An independent reading of a JSON number text: BigInt arithmetic on mantissa and exponent. */
-function oracleCents(text: string): number | null {
-  const m = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(text)!
-  const mantissa = BigInt(m[2]! + (m[3] ?? ''))
-  if (mantissa === 0n) return 0
-  if (m[1] === '-') return null
-  let exp = BigInt(m[4] ?? '0') - BigInt((m[3] ?? '').length) + 2n // cents = mantissa × 10^exp
-  let v = mantissa
-  while (exp < 0n) {
-    if (v % 10n !== 0n) return null // a third decimal
-    v /= 10n
-    exp++
-  }
-  if (exp > 12n) return null
-  v *= 10n ** exp
-  return v < 100_000_000_000n ? Number(v) : null
-}
 
 t.test('docs/rejections.md amount table: every row, as documented', async (t) => {
   const rows = amountTable()
