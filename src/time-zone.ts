@@ -101,13 +101,14 @@ export function parseZone(text: string): Zone {
   const minutes = offsetMinutes(text)
   if (minutes !== null) return fixedZone(minutes)
   if (text === 'UTC') return UTC
+  const notAZone = new Error(`"${text}" is neither an IANA time zone (e.g. Europe/Paris) nor a fixed offset (Z, ±HH, ±HH:MM, ±HHMM up to ±18:00)`)
   let name: string
   try {
     name = new Intl.DateTimeFormat('en-US', { timeZone: text }).resolvedOptions().timeZone
   } catch {
-    throw new Error(`"${text}" is neither an IANA time zone (e.g. Europe/Paris) nor a fixed offset (Z, ±HH, ±HH:MM, ±HHMM up to ±18:00)`)
+    throw notAZone
   }
-  // Intl takes offsets itself on newer Node ("+01:00"): anything not matched above is a region.
-  if (!/^[A-Za-z]/.test(name)) throw new Error(`"${text}" is neither an IANA time zone (e.g. Europe/Paris) nor a fixed offset (Z, ±HH, ±HH:MM, ±HHMM up to ±18:00)`)
+  // Intl takes offsets itself on newer Node ("+19:00"): anything not matched above must be a region.
+  if (!/^[A-Za-z]/.test(name)) throw notAZone
   return name === 'UTC' || name === 'Etc/UTC' ? UTC : new RegionZone(name)
 }
