@@ -1,5 +1,6 @@
 import os from 'node:os'
 import { bool, int, list, oneOf, text, type Option, type Values } from './cli.js'
+import { parseZone } from './time-zone.js'
 
 const opt = <T>(o: Option<T>): Option<T> => o
 
@@ -36,6 +37,7 @@ export const supervisorOptions = {
   windowSeconds: opt({ env: 'WINDOW_SECONDS', flag: 'window-seconds', default: 60, parse: int(1, 86_400), help: 'tumbling window size in seconds' }),
   latenessSeconds: opt({ env: 'LATENESS_SECONDS', flag: 'lateness-seconds', default: 60, parse: int(0, 86_400), help: 'watermark delay (allowed lateness) in seconds' }),
   futureSeconds: opt({ env: 'FUTURE_SECONDS', flag: 'future-seconds', default: 300, parse: int(0, 31_536_000), help: 'event time further than this after the Kafka timestamp is rejected (future)' }),
+  timestampDefaultZone: opt({ env: 'TIMESTAMP_DEFAULT_ZONE', flag: 'timestamp-default-zone', default: 'UTC', parse: (raw: string) => parseZone(raw.trim()).name, help: 'zone of a timestamp written without one: an IANA name (Europe/Paris) or a fixed offset (+05:30)' }),
   actors: opt({ env: 'ACTORS', flag: 'actors', default: os.availableParallelism(), parse: int(1, 256), help: 'window actor threads' }),
   flushMs: opt({ env: 'FLUSH_MS', flag: 'flush-ms', default: 250, parse: int(10, 60_000), help: 'longest time an update waits before it is committed, in ms' }),
   flushRecords: opt({ env: 'FLUSH_RECORDS', flag: 'flush-records', default: 20_000, parse: int(1, MAX_FLUSH_RECORDS), help: 'records handed to one actor that trigger an early flush' }),

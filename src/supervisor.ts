@@ -39,7 +39,7 @@ async function main(config: SupervisorConfig): Promise<void> {
 
   const rules = { windowMs: config.windowSeconds * 1000, latenessMs: config.latenessSeconds * 1000, futureMs: config.futureSeconds * 1000 }
   const actors = Array.from({ length: config.actors }, (_, index) => {
-    const workerData: ActorData = { ...rules, index, faults: config.faults, faultFired: new SharedArrayBuffer(4) }
+    const workerData: ActorData = { ...rules, index, faults: config.faults, faultFired: new SharedArrayBuffer(4), timestampDefaultZone: config.timestampDefaultZone }
     return new ActorThread({ name: `actor-${index}`, filename: new URL('../workers/window-actor.js', import.meta.url), workerData })
   })
   const writerData: WriterData = { databaseUrl: config.databaseUrl, windowMs: rules.windowMs, faults: config.faults, faultFired: new SharedArrayBuffer(4) }

@@ -9,6 +9,7 @@ import { seedTimestamp } from '../src/transactions.js'
 import { committedRecords, createTopic, databaseFor, produce, query, startSupervisor, waitFor, type Produced, type Supervisor } from './helpers/harness.js'
 import { oracleTruth, type OracleRules } from './helpers/oracle.js'
 import { waitCaughtUp } from './helpers/verify.js'
+import { amountTable, timestampTable } from './helpers/docs-tables.js'
 
 const RULES: OracleRules = { windowMs: WINDOW_MS, latenessMs: 60_000, futureMs: 300_000 }
 const RULES_ENV = { WINDOW_SECONDS: '60', LATENESS_SECONDS: '60', FUTURE_SECONDS: '300', FLUSH_MS: '100' }
@@ -105,6 +106,66 @@ t.test('hostile corpus: each kind counted or rejected exactly as the contract sa
 
   await assertNoRestarts(t, sup)
   t.equal(await sup.kill('SIGTERM'), 0, 'clean exit')
+})
+
+t.test('docs/rejections.md spelling tables through the pipeline: counted in UTC windows or refused, per default zone', async (t) => {
+  interface Case {
+    what: string
+    value: string
+    /** Instant counted, or null: refused with `reason`. */
+    instantMs: number | null
+    cents: number
+    reason: string
+  }
+  const byZone = new Map<string, Case[]>()
+  const cases = (zone: string) => byZone.get(zone) ?? byZone.set(zone, []).get(zone)!
+  timestampTable().forEach((row, i) => {
+    const instantMs = row.instant === null ? null : Date.parse(row.instant)
+    cases(row.zone).push({ what: `timestamp ${row.json} in ${row.zone}`, value: `{"product_category":"ts-${i}","amount":1,"timestamp":${row.json}}`, instantMs, cents: 100, reason: 'invalid_timestamp' })
+  })
+  amountTable().forEach((row, i) => {
+    const value = `{"product_category":"amount-${i}","amount":${row.json},"timestamp":"2026-01-01 00:00:05"}`
+    cases('UTC').push({ what: `amount ${row.json}`, value, instantMs: row.cents === null ? null : T0 + 5_000, cents: row.cents ?? 0, reason: 'invalid_amount' })
+  })
+  // Per default zone: one topic of one partition, records in event-time order (none is late),
+  // each with its event time as Kafka timestamp (none is future), and a supervisor in that zone.
+  const runs = await Promise.all(
+    [...byZone].map(async ([zone, list]) => {
+      list.sort((a, b) => (a.instantMs ?? -Infinity) - (b.instantMs ?? -Infinity))
+      const topic = await createTopic(t, 1)
+      const db = databaseFor(t)
+      await produce(topic, list.map((c) => ({ partition: 0, value: c.value, timestampMs: c.instantMs ?? KAFKA_TS })))
+      const sup = await startSupervisor(t, { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, ...RULES_ENV, TIMESTAMP_DEFAULT_ZONE: zone }, `hostile-tables-${topic}`)
+      await waitCaughtUp(db.url, topic, list.length, 120_000)
+      const sales = await query<{ category: string; w: string; total: string; count: string }>(
+        db.url,
+        'SELECT category, (extract(epoch FROM window_start) * 1000)::bigint::text AS w, total_sales::text AS total, transaction_count::text AS count FROM category_sales',
+      )
+      const rejected = await query<{ offset: string; reason: string }>(db.url, 'SELECT "offset"::text AS offset, reason FROM rejected_events WHERE topic = $1', [topic])
+      t.equal(await sup.kill('SIGTERM'), 0, `${zone}: clean exit`)
+      return { zone, list, sales, rejected }
+    }),
+  )
+  t.same(runs.map((r) => r.zone).sort(), ['+05:30', 'America/New_York', 'Europe/Paris', 'UTC'], 'one run per default zone of the table')
+  for (const { zone, list, sales, rejected } of runs) {
+    const sale = new Map(sales.map((r) => [r.category, r]))
+    const reasonAt = new Map(rejected.map((r) => [Number(r.offset), r.reason]))
+    const wrong: string[] = []
+    list.forEach((c, offset) => {
+      const category = /"product_category":"([^"]+)"/.exec(c.value)![1]!
+      const row = sale.get(category)
+      if (c.instantMs === null) {
+        if (reasonAt.get(offset) !== c.reason) wrong.push(`${c.what}: want ${c.reason}, got ${reasonAt.get(offset) ?? `counted in ${row?.w}`}`)
+        return
+      }
+      const window = String(Math.floor(c.instantMs / WINDOW_MS) * WINDOW_MS)
+      const want = `${window} ${centsText(BigInt(c.cents))} 1`
+      const got = row ? `${row.w} ${row.total} ${row.count}` : `rejected ${reasonAt.get(offset)}`
+      if (got !== want) wrong.push(`${c.what}: want window ${new Date(Number(window)).toISOString()} ${centsText(BigInt(c.cents))} x1, got ${got}`)
+    })
+    t.same(wrong, [], `${zone}: ${list.length} records, each counted in its UTC window or refused with its reason`)
+    t.equal(sales.reduce((a, r) => a + Number(r.count), 0) + rejected.length, list.length, `${zone}: invariant, consumed = counted + rejected`)
+  }
 })
 
 // Mutations that keep most of a record's structure, so the checks past JSON.parse get exercised too.

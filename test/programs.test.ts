@@ -54,6 +54,9 @@ t.test('supervisor: bad values name the option', async (t) => {
   t.match(r.stderr, /--flush-ms/)
   const f = run(['dist/supervisor.js'], { FLUSH_RECORDS: '60000' })
   t.equal(f.status, 2, 'FLUSH_RECORDS above the exactness bound is refused')
+  const z = run(['dist/supervisor.js'], { TIMESTAMP_DEFAULT_ZONE: 'Mars/Base' })
+  t.equal(z.status, 2, 'a TIMESTAMP_DEFAULT_ZONE that is no zone is refused at start')
+  t.match(z.stderr, /^supervisor: invalid TIMESTAMP_DEFAULT_ZONE: "Mars\/Base"/, 'naming it')
 })
 
 t.test('producer: --count N sends N seed-model events, evenly over partitions, and exits 0', async (t) => {

@@ -1,5 +1,6 @@
 import { APPEND_TIME_STEP_MS, RejectReason, type PartitionFlush, type RejectedRecord, type WindowDelta } from '../src/protocol.js'
 import type { RecordIn } from '../src/batch-codec.js'
+import { UTC, type Zone } from '../src/time-zone.js'
 import { isInvalid, parseValue } from './record.js'
 
 // One partition's share of a window actor: its watermark and the deltas since the last
@@ -58,6 +59,8 @@ export class PartitionState {
     nextOffset: number,
     private maxEventMs: number | null,
     private readonly rules: WindowRules,
+    /** TIMESTAMP_DEFAULT_ZONE: the zone of a `timestamp` written without one. */
+    private readonly zone: Zone = UTC,
   ) {
     this.fromOffset = nextOffset
     this.nextOffset = nextOffset
@@ -72,7 +75,7 @@ export class PartitionState {
     if (kafkaTimestampMs < this.minAppendMs) this.minAppendMs = kafkaTimestampMs
     const step = kafkaTimestampMs - (kafkaTimestampMs % APPEND_TIME_STEP_MS)
     this.appendTimes.set(step, (this.appendTimes.get(step) ?? 0) + 1)
-    const parsed = parseValue(r)
+    const parsed = parseValue(r, this.zone)
     if (isInvalid(parsed)) return this.reject(r, parsed.reason, parsed.detail)
     const { eventMs } = parsed
     if (eventMs - kafkaTimestampMs > this.rules.futureMs) {

@@ -4,6 +4,7 @@ import { ActorTask, type ActorMessage, type Flush, type PartitionFlush } from '.
 import { faultCounter } from './faults.js'
 import { PartitionState, type WindowRules } from './partition-state.js'
 import { reportThreadStats } from '../src/thread-stats.js'
+import { parseZone } from '../src/time-zone.js'
 
 // A window actor: owns the window state of the partitions the supervisor assigned to it.
 // It runs alone in its own single-thread piscina pool, so its tasks arrive in order and
@@ -15,10 +16,13 @@ export interface ActorData extends WindowRules {
   faults: string
   /** One Int32 shared with the supervisor: set once the injected fault has fired. */
   faultFired: SharedArrayBuffer
+  /** TIMESTAMP_DEFAULT_ZONE, as validated at start (an IANA name or a fixed offset). */
+  timestampDefaultZone: string
 }
 
 const data = workerData as ActorData
 const rules: WindowRules = { windowMs: data.windowMs, latenessMs: data.latenessMs, futureMs: data.futureMs }
+const zone = parseZone(data.timestampDefaultZone)
 const fault = faultCounter(data.faults, `actor${data.index}`, new Int32Array(data.faultFired))
 reportThreadStats(`actor-${data.index}`)
 const partitions = new Map<number, PartitionState>()
@@ -26,7 +30,7 @@ const partitions = new Map<number, PartitionState>()
 export default function handle(msg: ActorMessage): Flush | number | null {
   switch (msg.type) {
     case ActorTask.ASSIGN:
-      partitions.set(msg.partition, new PartitionState(msg.partition, msg.epoch, Number(msg.nextOffset), msg.maxEventMs, rules))
+      partitions.set(msg.partition, new PartitionState(msg.partition, msg.epoch, Number(msg.nextOffset), msg.maxEventMs, rules, zone))
       return null
     case ActorTask.BATCH: {
       fault('batch')

@@ -1,6 +1,7 @@
 // An independent reading of the contract's "Input" and "Window semantics" sections, for
 // the randomised hostile test: written without workers/record.ts, with other means where
-// it can (TextDecoder for UTF-8, toFixed for decimals, a Date round trip for calendars).
+// it can (TextDecoder for UTF-8, JSON.parse's source text and BigInt for amounts, a Date
+// round trip for calendars, Date.parse for offsets). TIMESTAMP_DEFAULT_ZONE is UTC here.
 import type { Produced } from './harness.js'
 
 export interface OracleRules {
@@ -11,13 +12,13 @@ export interface OracleRules {
 
 export type Verdict = { reason: string } | { category: string; cents: bigint; eventMs: number }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
-const SEED = /^(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)$/
-const ISO = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(Z|([+-])(\d\d)(?::?(\d\d))?)$/
+// fatal: invalid UTF-8 throws; ignoreBOM false (the default): one leading BOM is dropped, as the contract says.
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+const STAMP = /^(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|([+-])(\d\d):?(\d\d)?)?$/
 const FIRST_MS = Date.parse('0001-01-01T00:00:00Z')
 const LAST_MS = Date.parse('9999-12-31T23:59:59.999Z')
 
-/** What one record value is, before the window rules (late/future) look at it. */
+/** What one record value is, before the window rules (late/future) look at it; TIMESTAMP_DEFAULT_ZONE is UTC. */
 export function classify(value: Buffer | null): Verdict {
   if (value === null) return { reason: 'tombstone' }
   if (value.length === 0) return { reason: 'empty' }
@@ -27,12 +28,18 @@ export function classify(value: Buffer | null): Verdict {
   } catch {
     return { reason: 'invalid_utf8' }
   }
-  let doc: unknown
   try {
-    doc = JSON.parse(text)
+    JSON.parse(text)
   } catch {
     return { reason: 'invalid_json' }
   }
+  // The reviver sees, for each member JSON.parse keeps, the source text of a primitive value.
+  // It recurses: a value nested thousands deep overflows the stack, and this oracle says so.
+  const amountSources = new Map<unknown, string>()
+  const doc: unknown = JSON.parse(text, function (this: unknown, key: string, value: unknown, context?: { source?: string }) {
+    if (key === 'amount' && context?.source !== undefined) amountSources.set(this, context.source)
+    return value
+  })
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return { reason: 'not_object' }
   const o = doc as Record<string, unknown>
   const category = Object.hasOwn(o, 'product_category') ? o.product_category : undefined
@@ -40,31 +47,43 @@ export function classify(value: Buffer | null): Verdict {
     return { reason: 'invalid_category' }
   }
   const amount = Object.hasOwn(o, 'amount') ? o.amount : undefined
-  if (typeof amount !== 'number' || !Number.isFinite(amount) || amount < 0 || amount >= 1e9 || Number(amount.toFixed(2)) !== amount) {
-    return { reason: 'invalid_amount' }
-  }
+  const cents = typeof amount === 'number' ? oracleCents(amountSources.get(o)!) : null
+  if (cents === null) return { reason: 'invalid_amount' }
   const eventMs = eventTime(Object.hasOwn(o, 'timestamp') ? o.timestamp : undefined)
   if (eventMs === null) return { reason: 'invalid_timestamp' }
-  return { category, cents: BigInt(amount.toFixed(2).replace('.', '')), eventMs }
+  return { category, cents: BigInt(cents), eventMs }
+}
+
+/**
+ * Cents of a JSON number text by BigInt arithmetic on its mantissa and exponent, or null when
+ * it is negative (and not zero), not below 1e9, or has a third decimal.
+ */
+export function oracleCents(text: string): number | null {
+  const m = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(text)!
+  let v = BigInt(m[2]! + (m[3] ?? ''))
+  if (v === 0n) return 0
+  if (m[1] === '-') return null
+  let exp = BigInt(m[4] ?? '0') - BigInt((m[3] ?? '').length) + 2n // cents = v × 10^exp
+  for (; exp < 0n; exp++) {
+    if (v % 10n !== 0n) return null // a third decimal
+    v /= 10n
+  }
+  if (exp > 12n) return null
+  v *= 10n ** exp
+  return v < 100_000_000_000n ? Number(v) : null
 }
 
 function eventTime(raw: unknown): number | null {
   if (typeof raw !== 'string') return null
-  const m = SEED.exec(raw) ?? ISO.exec(raw)
+  const m = STAMP.exec(raw)
   if (!m) return null
-  const [, y, mo, d, h, mi, s] = m as unknown as string[]
-  const ms = (m[7] ?? '').padEnd(3, '0').slice(0, 3)
-  const utc = Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${s}.${ms}Z`)
-  // A date that does not exist does not survive the round trip (or does not parse at all).
-  if (Number.isNaN(utc) || new Date(utc).toISOString() !== `${y}-${mo}-${d}T${h}:${mi}:${s}.${ms}Z`) return null
-  let offsetMin = 0
-  if (m[9]) {
-    const oh = Number(m[10])
-    const om = Number(m[11] ?? '0')
-    if (oh > 23 || om > 59) return null
-    offsetMin = (m[9] === '-' ? -1 : 1) * (oh * 60 + om)
-  }
-  const t = utc - offsetMin * 60_000
+  const [, date, time, fraction = '', zone = 'Z', sign, oh = '00', om = '00'] = m
+  const local = `${date}T${time}.${fraction.padEnd(3, '0').slice(0, 3)}`
+  // A date or time that does not exist does not survive the round trip (or does not parse at all).
+  const asUtc = Date.parse(`${local}Z`)
+  if (Number.isNaN(asUtc) || new Date(asUtc).toISOString() !== `${local}Z`) return null
+  if (sign && (Number(om) > 59 || Number(oh) * 60 + Number(om) > 18 * 60)) return null
+  const t = Date.parse(`${local}${zone === 'Z' ? 'Z' : `${sign}${oh}:${om}`}`)
   return t < FIRST_MS || t > LAST_MS ? null : t
 }
 

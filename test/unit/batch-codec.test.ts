@@ -1,6 +1,7 @@
 // Unit tests for src/batch-codec.ts: what the consumer packs is exactly what the actor reads.
 import t from 'tap'
 import { BatchReader, encodeBatch, type RawRecord } from '../../src/batch-codec.js'
+import { PartitionState } from '../../workers/partition-state.js'
 
 interface Read {
   offset: number
@@ -148,4 +149,18 @@ t.test('many records', async (t) => {
     else if (r.value && !r.value.equals(want.value!)) mismatches++
   })
   t.equal(mismatches, 0, 'every record equal after the round trip')
+})
+
+t.test('a UTF-8 BOM: the actor counts the record past it, and a rejected one keeps its bytes, BOM included', async (t) => {
+  const bom = Buffer.from([0xef, 0xbb, 0xbf])
+  const good = Buffer.concat([bom, Buffer.from('{"product_category":"Books","amount":1.5,"timestamp":"2024-05-01 12:00:00"}')])
+  const bad = Buffer.concat([bom, Buffer.from('{"product_category":"","amount":1.5,"timestamp":"2024-05-01 12:00:00"}')])
+  const ascii = Buffer.from('{"product_category":"Toys","amount":2,"timestamp":"2024-05-01 12:00:01"}')
+  const ts = String(Date.UTC(2024, 4, 1, 12))
+  const state = new PartitionState(0, 'e', 0, null, { windowMs: 60_000, latenessMs: 60_000, futureMs: 300_000 })
+  const reader = new BatchReader(encodeBatch([good, bad, ascii].map((value, i) => ({ offset: String(i), timestamp: ts, value }))))
+  while (reader.next()) state.add(reader)
+  const f = state.flush()!
+  t.same(f.deltas.map((d) => [d.category, d.cents]).sort(), [['Books', 150], ['Toys', 200]], 'the BOM record and the ASCII one are counted')
+  t.same(f.rejected.map((r) => [r.offset, r.reason, Buffer.from(r.payload!).equals(bad)]), [['1', 'invalid_category', true]], 'the rejected payload is the original bytes')
 })

@@ -35,6 +35,7 @@ t.test('defaults match the contract', async (t) => {
   t.equal(v.windowSeconds, 60)
   t.equal(v.latenessSeconds, 60)
   t.equal(v.futureSeconds, 300)
+  t.equal(v.timestampDefaultZone, 'UTC')
   t.equal(v.actors, os.availableParallelism())
   t.equal(v.flushMs, 250)
   t.equal(v.logLevel, 'info')
@@ -105,6 +106,15 @@ t.test('bad values name the variable or flag', async (t) => {
   t.match(usageError(t, () => parse([], { LATENESS_SECONDS: '-1' })), /LATENESS_SECONDS/)
   t.match(usageError(t, () => parse([], { WS_MAX_CLIENTS: '0' })), /invalid WS_MAX_CLIENTS: expected 1\.\./)
   t.match(usageError(t, () => parse(['--ws-max-clients', 'many'])), /invalid --ws-max-clients/)
+  t.match(usageError(t, () => parse([], { TIMESTAMP_DEFAULT_ZONE: 'Mars/Base' })), /^invalid TIMESTAMP_DEFAULT_ZONE: "Mars\/Base" is neither an IANA time zone/)
+  t.match(usageError(t, () => parse(['--timestamp-default-zone', '+19:00'])), /invalid --timestamp-default-zone: "\+19:00"/)
+})
+
+t.test('TIMESTAMP_DEFAULT_ZONE: an IANA name or a fixed offset, in its canonical spelling', async (t) => {
+  t.equal(parsed([], { TIMESTAMP_DEFAULT_ZONE: 'europe/paris' }).timestampDefaultZone, 'Europe/Paris')
+  t.equal(parsed([], { TIMESTAMP_DEFAULT_ZONE: ' +0530 ' }).timestampDefaultZone, '+05:30')
+  t.equal(parsed(['--timestamp-default-zone=Z']).timestampDefaultZone, 'UTC')
+  t.equal(parsed(['--timestamp-default-zone', 'America/New_York'], { TIMESTAMP_DEFAULT_ZONE: 'UTC' }).timestampDefaultZone, 'America/New_York', 'the flag wins')
 })
 
 t.test('FLUSH_RECORDS is capped at 50,000', async (t) => {

@@ -3,6 +3,7 @@ import t from 'tap'
 import { isLate, PartitionState, windowStart, type WindowRules } from '../../workers/partition-state.js'
 import { recordOf } from '../../src/batch-codec.js'
 import { RejectReason, type PartitionFlush } from '../../src/protocol.js'
+import { parseZone } from '../../src/time-zone.js'
 
 const RULES: WindowRules = { windowMs: 60_000, latenessMs: 60_000, futureMs: 300_000 }
 const MIN = 60_000
@@ -168,6 +169,29 @@ t.test('PartitionState: a future record is rejected and does not move the waterm
   const s2 = stream()
   s2.push(rec(T12), T12 + 3_600_000)
   t.equal(s2.flush().rejected.length, 0)
+})
+
+t.test('PartitionState: a record both future and late is future (CONTRACT: future is decided before late)', async (t) => {
+  const s = stream()
+  s.push(rec(T12 + 10 * MIN)) // watermark 12:09: the 12:00 window is closed
+  // Its window closed long ago, and its Kafka timestamp (a clock an hour behind) makes it future too.
+  s.push(rec(T12), T12 - 60 * MIN)
+  t.ok(isLate(T12, T12 + 10 * MIN, RULES), 'it is late by the window rule')
+  t.ok(T12 - (T12 - 60 * MIN) > RULES.futureMs, 'and future by the future rule')
+  const f = s.flush()
+  t.same(f.rejected.map((r) => [r.offset, r.reason]), [['1', RejectReason.FUTURE]], 'the reason is future')
+  t.match(f.rejected[0]?.detail, /after the Kafka timestamp/)
+})
+
+t.test('PartitionState: a timestamp without a zone is read in its default zone', async (t) => {
+  const s = new PartitionState(0, 'e', 0, null, RULES, parseZone('Europe/Paris'))
+  const local = Buffer.from('{"product_category":"Books","amount":1,"timestamp":"2024-05-01 14:00:00"}') // CEST: 12:00Z
+  const zoned = Buffer.from('{"product_category":"Books","amount":2,"timestamp":"2024-05-01T12:00:30Z"}')
+  add(s, 0, T12, local)
+  add(s, 1, T12, zoned)
+  const f = s.flush()!
+  t.same(f.deltas, [{ windowStartMs: T12, category: 'Books', cents: 300, count: 2 }], 'both in the 12:00Z window')
+  t.equal(f.maxEventMs, T12 + 30_000)
 })
 
 t.test('PartitionState: future and invalid records do not touch the watermark', async (t) => {
