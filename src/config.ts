@@ -34,6 +34,7 @@ export const supervisorOptions = {
   apiRateLimit: opt({ env: 'API_RATE_LIMIT', flag: 'api-rate-limit', default: 600, parse: int(1), help: 'requests per minute per client address on /api/*' }),
   windowSeconds: opt({ env: 'WINDOW_SECONDS', flag: 'window-seconds', default: 60, parse: int(1, 86_400), help: 'tumbling window size in seconds' }),
   latenessSeconds: opt({ env: 'LATENESS_SECONDS', flag: 'lateness-seconds', default: 60, parse: int(0, 86_400), help: 'watermark delay (allowed lateness) in seconds' }),
+  idlePartitionSeconds: opt({ env: 'IDLE_PARTITION_SECONDS', flag: 'idle-partition-seconds', default: 300, parse: int(0, 31_536_000), help: 'a partition with nothing to read for this many seconds stops holding back window finality: its watermark is raised (0 = never)' }),
   futureSeconds: opt({ env: 'FUTURE_SECONDS', flag: 'future-seconds', default: 300, parse: int(0, 31_536_000), help: 'event time further than this after the Kafka timestamp is rejected (future)' }),
   actors: opt({ env: 'ACTORS', flag: 'actors', default: os.availableParallelism(), parse: int(1, 256), help: 'window actor threads' }),
   flushMs: opt({ env: 'FLUSH_MS', flag: 'flush-ms', default: 250, parse: int(10, 60_000), help: 'longest time an update waits before it is committed, in ms' }),

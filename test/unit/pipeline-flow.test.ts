@@ -25,12 +25,12 @@ class FakeThread extends EventEmitter {
     if (task.type === 'flush' || task.type === 'release') {
       const r = this.range
       this.range = null
-      const flush: PartitionFlush[] = r ? [{ partition: 0, epoch: r.epoch, fromOffset: r.from, nextOffset: r.next, maxEventMs: null, records: 1, minAppendMs: 0, appendTimes: [], deltas: [], rejected: [] }] : []
+      const flush: PartitionFlush[] = r ? [{ partition: 0, epoch: r.epoch, fromOffset: r.from, nextOffset: r.next, maxEventMs: null, idleWatermarkMs: null, records: 1, minAppendMs: 0, appendTimes: [], deltas: [], rejected: [] }] : []
       return { partitions: flush } as T
     }
     if (task.type === 'commit') {
       const last = task.flushes!.at(-1)!
-      return { committed: [{ partition: 0, epoch: last.epoch, nextOffset: last.nextOffset, maxEventMs: null }], fenced: [], rows: [], rejected: 0, rejectedByReason: {}, counted: 0, appendTimes: [], attempts: 1, durationMs: 0, committedAtMs: 0 } as T
+      return { committed: [{ partition: 0, epoch: last.epoch, nextOffset: last.nextOffset, maxEventMs: null }], fenced: [], rows: [], rejected: 0, rejectedByReason: {}, counted: 0, appendTimes: [], advanced: [], lowWatermarkMs: null, closedWindows: [], attempts: 1, durationMs: 0, committedAtMs: 0 } as T
     }
     return null as T
   }
