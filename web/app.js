@@ -94,6 +94,7 @@ function onMessage(msg, receivedAtMs) {
   } else if (msg.type === 'windows_closed') {
     store.setLowWatermark(msg.lowWatermark)
     debug.closed.push(...msg.windows.map((w) => w.windowStart))
+    if (debug.closed.length > 5000) debug.closed.splice(0, 1000)
   } else if (msg.type === 'stats') {
     showSummary(msg.summary)
     return
