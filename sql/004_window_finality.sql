@@ -19,9 +19,9 @@ ALTER TABLE tumbler_progress
   ADD COLUMN IF NOT EXISTS idle_from_offset  bigint;
 
 -- Per topic: the low watermark the last closing step committed (minimum over the topic's
--- partitions of their watermarks; null until every partition has one). Its row lock
--- serialises the writers of every supervisor of the topic, so each computes the low
--- watermark and the idle advances from what the others committed.
+-- partitions of their watermarks; no row, or null, until every partition has one). The
+-- writers of a topic serialise on an advisory lock (workers/writer.ts), so each computes the
+-- low watermark and the idle advances from what the others committed.
 CREATE TABLE IF NOT EXISTS tumbler_topics (
   topic            text        PRIMARY KEY,
   low_watermark_ms bigint,

@@ -133,11 +133,11 @@ async function commitOnce(task: CommitTask): Promise<Omit<CommitResult, 'attempt
     ),
   )
   if (rejectedLines.length > 0) await copyRows(c, 'COPY stage_rejected (partition, epoch, "offset", reason, detail, payload, kafka_timestamp_ms) FROM STDIN', rejectedLines)
-  // The topic's row first: it serialises the writers of all supervisors of the topic, so the
+  // The topic's lock first: it serialises the writers of all supervisors of the topic, so the
   // progress rows read below are the committed state of every partition (what the low
   // watermark and the idle advances are computed from). Nothing before it takes a lock, and
-  // every writer takes it first: no deadlock.
-  const storedLow = await lockTopic(c, task.topic)
+  // every writer takes it first: no deadlock. Advisory: held in memory, nothing written.
+  await c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [TOPIC_LOCK_CLASS, task.topic])
   // Then this commit's progress rows, in partition order, and the fence.
   const mine = [...new Set([...groups.map((g) => g.partition), ...task.idle.map((i) => i.partition)])]
   const { rows: progress } = await c.query<ProgressRow>(
@@ -225,7 +225,7 @@ async function commitOnce(task: CommitTask): Promise<Omit<CommitResult, 'attempt
       [task.topic, accepted.map((g) => g.partition), accepted.map((g) => g.nextOffset), accepted.map((g) => msText(g.maxEventMs))],
     )
   }
-  const { advanced, lowWatermarkMs, closedWindows } = await finality(c, task, accepted, stored, storedLow)
+  const { advanced, lowWatermarkMs, closedWindows } = await finality(c, task, accepted, stored)
   await c.query('COMMIT')
   fault('commit') // test hook: dying here leaves the main thread not knowing the outcome
   const committed: CommittedPartition[] = accepted.map((g) => ({ partition: g.partition, epoch: g.epoch, nextOffset: g.nextOffset, maxEventMs: g.maxEventMs }))
@@ -246,31 +246,25 @@ const PROGRESS_COLUMNS = 'partition, epoch, next_offset, max_event_ms, idle_wate
 const msText = (ms: number | null): string | null => (ms === null ? null : String(ms))
 const msOf = (text: string | null): number | null => (text === null ? null : Number(text))
 
-/** Locks the topic's row (creating it if missing) and returns its committed low watermark (ms). */
-async function lockTopic(c: pg.Client, topic: string): Promise<number | null> {
-  const select = () => c.query<{ low_watermark_ms: string | null }>('SELECT low_watermark_ms FROM tumbler_topics WHERE topic = $1 FOR UPDATE', [topic])
-  let { rows } = await select()
-  if (rows.length === 0) {
-    await c.query('INSERT INTO tumbler_topics (topic) VALUES ($1) ON CONFLICT (topic) DO NOTHING', [topic])
-    ;({ rows } = await select())
-  }
-  return msOf(rows[0]!.low_watermark_ms)
-}
+/** First key of the per-topic advisory lock (the second is hashtext(topic)): "tmbl". */
+const TOPIC_LOCK_CLASS = 0x746d626c
 
 /**
  * The finality step, last in the transaction (CONTRACT "Window semantics"): records the idle
  * reports, raises idle partitions' watermarks, and when the topic's low watermark moves,
  * stores it and closes every open row whose window ends at or before it, with one NOTIFY.
- * Runs under the topic's row lock: the rows it reads are every partition's committed state.
+ * Runs under the topic's lock: the rows it reads are every partition's committed state.
  */
-async function finality(
-  c: pg.Client,
-  task: CommitTask,
-  accepted: Group[],
-  locked: Map<number, ProgressRow>,
-  storedLow: number | null,
-): Promise<{ advanced: AdvancedPartition[]; lowWatermarkMs: number | null; closedWindows: number[] }> {
-  const { rows: others } = await c.query<ProgressRow>(`SELECT ${PROGRESS_COLUMNS} FROM tumbler_progress WHERE topic = $1 AND NOT (partition = ANY($2::int[]))`, [task.topic, [...locked.keys()]])
+async function finality(c: pg.Client, task: CommitTask, accepted: Group[], locked: Map<number, ProgressRow>): Promise<{ advanced: AdvancedPartition[]; lowWatermarkMs: number | null; closedWindows: number[] }> {
+  // The stored low watermark, with the rows of the partitions this commit did not lock (one row with nulls if none).
+  const { rows: read } = await c.query<ProgressRow & { stored_low: string | null }>(
+    `SELECT t.stored_low, p.partition, p.epoch, p.next_offset, p.max_event_ms, p.idle_watermark_ms, p.idle_from_offset
+       FROM (SELECT (SELECT low_watermark_ms FROM tumbler_topics WHERE topic = $1) AS stored_low) AS t
+       LEFT JOIN tumbler_progress p ON p.topic = $1 AND NOT (p.partition = ANY($2::int[]))`,
+    [task.topic, [...locked.keys()]],
+  )
+  const storedLow = msOf(read[0]!.stored_low)
+  const others = read.filter((r) => r.partition !== null)
   // Every partition's row as this transaction leaves it.
   const state = new Map<number, PartitionProgress & { epoch: string }>()
   for (const r of [...locked.values(), ...others]) {
@@ -302,15 +296,18 @@ async function finality(
   // A watermark never moves back: a lower value (fewer partitions known, a longer LATENESS) keeps the stored one.
   const computed = lowWatermark(rows, task.partitionCount, data.latenessMs)
   if (computed === null || (storedLow !== null && computed <= storedLow)) return { advanced, lowWatermarkMs: storedLow, closedWindows: [] }
-  await c.query('UPDATE tumbler_topics SET low_watermark_ms = $2, updated_at = now() WHERE topic = $1', [task.topic, computed])
+  // Stored, and every open row it passed closed, in one statement.
   const { rows: closed } = await c.query<{ window_start_ms: string; window_end_ms: string }>(
-    `WITH closed AS (
+    `WITH low AS (
+       INSERT INTO tumbler_topics AS t (topic, low_watermark_ms) VALUES ($1, $2)
+       ON CONFLICT (topic) DO UPDATE SET low_watermark_ms = GREATEST(t.low_watermark_ms, EXCLUDED.low_watermark_ms), updated_at = now()),
+     closed AS (
        UPDATE category_sales SET closed_at = now()
-        WHERE closed_at IS NULL AND window_end <= 'epoch'::timestamptz + $1::bigint * interval '1 millisecond'
+        WHERE closed_at IS NULL AND window_end <= 'epoch'::timestamptz + $2::bigint * interval '1 millisecond'
         RETURNING window_start, window_end)
      SELECT DISTINCT (extract(epoch FROM window_start) * 1000)::bigint AS window_start_ms, (extract(epoch FROM window_end) * 1000)::bigint AS window_end_ms
        FROM closed ORDER BY 1`,
-    [computed],
+    [task.topic, computed],
   )
   const closedWindows = closed.map((r) => Number(r.window_start_ms))
   if (closed.length > 0) {
