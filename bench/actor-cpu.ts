@@ -28,7 +28,7 @@ export async function actorCpu(events: number): Promise<ActorCpuResult> {
   }
   const best = { encode: Infinity, actor: Infinity }
   for (let round = 0; round < 5; round++) {
-    const state = new PartitionState(0, '1', 0, null, { windowMs: 60_000, latenessMs: 60_000, futureMs: 300_000 })
+    const state = new PartitionState(0, '1', 0, null, null, { windowMs: 60_000, latenessMs: 60_000, futureMs: 300_000 })
     let t = process.hrtime.bigint()
     const buffers = raw.map((r) => encodeBatch(r))
     best.encode = Math.min(best.encode, Number(process.hrtime.bigint() - t))

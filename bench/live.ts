@@ -2,6 +2,9 @@
 // keeps up; freshness = time from a record's append to the Kafka log (the topic uses
 // LogAppendTime, so the broker stamps it and says it in the produce response) to the moment
 // the Postgres commit that includes it is visible (tumbler_progress polled every 10 ms).
+// Finality: for each window made final during the run, window end → closed_at (the closing
+// transaction's time), which includes LATENESS_SECONDS; and the writer's mean commit time, from
+// the supervisor's own tumbler_flush_duration_seconds.
 import { Partitioners } from 'kafkajs'
 import { countRebalances, createTopic, deleteTopic, dropDatabase, kafka, PG_BASE, percentile, progress, startSupervisor, uniqueName, until, withDb } from './lib.js'
 import { seedTimestamp } from '../src/transactions.js'
@@ -14,6 +17,10 @@ export interface LiveResult {
   freshnessMs: { p50: number; p99: number; max: number }
   peakRssMb: number
   rebalances: number
+  /** Windows made final during the run: window end → closed_at (ms), lateness included. */
+  finalityMs: { windows: number; latenessMs: number; p50: number; p99: number; max: number }
+  /** Writer transactions (tumbler_flush_duration_seconds): count and mean duration, retries included. */
+  commits: { count: number; meanMs: number }
   totalsMatched: boolean
 }
 
@@ -25,12 +32,14 @@ interface Sent {
   appendedAtMs: number
 }
 
-export async function live(rate: number, seconds: number, partitions: number): Promise<LiveResult> {
+/** `env`: more supervisor settings, e.g. WINDOW_SECONDS and LATENESS_SECONDS for more windows per run. */
+export async function live(rate: number, seconds: number, partitions: number, env: Record<string, string> = {}): Promise<LiveResult> {
   const topic = uniqueName('bench_live')
   const db = uniqueName('tumbler_bench')
   const url = `${PG_BASE}/${db}`
   await createTopic(topic, partitions, [{ name: 'message.timestamp.type', value: 'LogAppendTime' }])
-  const sup = startSupervisor({ KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: url })
+  const sup = startSupervisor({ KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: url, ...env })
+  const latenessMs = Number(env.LATENESS_SECONDS ?? 60) * 1000
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1 })
   try {
     await until(async () => withDb(url, async (c) => (await c.query('SELECT 1 FROM tumbler_progress WHERE topic = $1', [topic])).rowCount === partitions), 'supervisor owns all partitions', 60_000, 100)
@@ -89,6 +98,12 @@ export async function live(rate: number, seconds: number, partitions: number): P
     await until(async () => (waiting.every((w) => w.length === 0) ? true : null), 'every record committed', 120_000, 50)
     await poller
     const total = await withDb(url, async (c) => (await c.query<{ n: string; cents: string }>('SELECT sum(transaction_count)::text AS n, (sum(total_sales) * 100)::bigint::text AS cents FROM category_sales')).rows[0]!)
+    const finality = (
+      await withDb(url, (c) =>
+        c.query<{ ms: string }>(`SELECT (extract(epoch FROM min(closed_at) - window_end) * 1000)::bigint::text AS ms FROM category_sales WHERE closed_at IS NOT NULL GROUP BY window_end ORDER BY 1`),
+      )
+    ).rows.map((r) => Number(r.ms))
+    const commits = await commitTimes(sup.logs)
     await sup.stop()
     freshness.sort((a, b) => a - b)
     return {
@@ -99,6 +114,8 @@ export async function live(rate: number, seconds: number, partitions: number): P
       freshnessMs: { p50: percentile(freshness, 50), p99: percentile(freshness, 99), max: freshness[freshness.length - 1] ?? NaN },
       peakRssMb: sup.peakRssMb(),
       rebalances: countRebalances(sup.logs),
+      finalityMs: { windows: finality.length, latenessMs, p50: percentile(finality, 50), p99: percentile(finality, 99), max: finality[finality.length - 1] ?? NaN },
+      commits,
       totalsMatched: Number(total.n) === produced && BigInt(total.cents) === cents,
     }
   } finally {
@@ -107,4 +124,15 @@ export async function live(rate: number, seconds: number, partitions: number): P
     await dropDatabase(db)
     await deleteTopic(topic)
   }
+}
+
+/** The writer's commits so far, from the supervisor's /metrics (its address is in its "http listening" log line). */
+async function commitTimes(logs: string[]): Promise<LiveResult['commits']> {
+  const line = logs.find((l) => l.includes('"msg":"http listening"'))
+  const url = line && (JSON.parse(line) as { url?: string }).url
+  if (!url) return { count: 0, meanMs: NaN }
+  const text = await (await fetch(`${url}metrics`)).text()
+  const sample = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN)
+  const count = sample('tumbler_flush_duration_seconds_count')
+  return { count, meanMs: +((sample('tumbler_flush_duration_seconds_sum') / count) * 1000).toFixed(2) }
 }

@@ -36,6 +36,7 @@ export const supervisorOptions = {
   wsMaxClients: opt({ env: 'WS_MAX_CLIENTS', flag: 'ws-max-clients', default: 1000, parse: int(1, 1_000_000), help: 'WebSocket clients /ws feeds at once; past it an upgrade gets 503' }),
   windowSeconds: opt({ env: 'WINDOW_SECONDS', flag: 'window-seconds', default: 60, parse: int(1, 86_400), help: 'tumbling window size in seconds' }),
   latenessSeconds: opt({ env: 'LATENESS_SECONDS', flag: 'lateness-seconds', default: 60, parse: int(0, 86_400), help: 'watermark delay (allowed lateness) in seconds' }),
+  idlePartitionSeconds: opt({ env: 'IDLE_PARTITION_SECONDS', flag: 'idle-partition-seconds', default: 300, parse: int(0, 31_536_000), help: 'a partition with nothing to read for this many seconds stops holding back window finality: its watermark is raised (0 = never)' }),
   futureSeconds: opt({ env: 'FUTURE_SECONDS', flag: 'future-seconds', default: 300, parse: int(0, 31_536_000), help: 'event time further than this after the Kafka timestamp is rejected (future)' }),
   timestampDefaultZone: opt({ env: 'TIMESTAMP_DEFAULT_ZONE', flag: 'timestamp-default-zone', default: 'UTC', parse: (raw: string) => parseZone(raw.trim()).name, help: 'zone of a timestamp written without one: an IANA name (Europe/Paris) or a fixed offset (+05:30)' }),
   actors: opt({ env: 'ACTORS', flag: 'actors', default: os.availableParallelism(), parse: int(1, 256), help: 'window actor threads' }),

@@ -14,6 +14,7 @@ const windowsQuery = {
     from: { type: 'string', format: 'date-time', description: 'windows starting at or after this instant (RFC 3339)' },
     to: { type: 'string', format: 'date-time', description: 'windows starting before this instant (RFC 3339)' },
     category: { type: 'string', minLength: 1, maxLength: 50 },
+    final: { type: 'boolean', description: 'true: only final windows (closedAt set); false: only windows still open' },
     limit: { type: 'integer', minimum: 1, maximum: MAX_PAGE, default: DEFAULT_PAGE },
     cursor: { type: 'string', minLength: 1, maxLength: 400, description: 'nextCursor of the previous page' },
   },
@@ -35,8 +36,9 @@ const rowSchema = {
     totalSales: { type: 'string' },
     transactionCount: { type: 'string' },
     updatedAt: { type: 'string' },
+    closedAt: { type: ['string', 'null'] },
   },
-  required: ['windowStart', 'windowEnd', 'category', 'totalSales', 'transactionCount', 'updatedAt'],
+  required: ['windowStart', 'windowEnd', 'category', 'totalSales', 'transactionCount', 'updatedAt', 'closedAt'],
 } as const
 
 export interface WindowRow {
@@ -47,12 +49,15 @@ export interface WindowRow {
   totalSales: string
   transactionCount: string
   updatedAt: string
+  /** When the row became final (CONTRACT "Window semantics": it never changes after); null while its window is open. */
+  closedAt: string | null
 }
 
 interface WindowsQuery {
   from?: string
   to?: string
   category?: string
+  final?: boolean
   limit: number
   cursor?: string
 }
@@ -109,15 +114,16 @@ export async function apiPlugin(app: FastifyInstance, deps: HttpDeps): Promise<v
       if (q.from) where.push(`window_start >= ${param(q.from)}::timestamptz`)
       if (q.to) where.push(`window_start < ${param(q.to)}::timestamptz`)
       if (q.category) where.push(`category = ${param(q.category)}`)
+      if (q.final !== undefined) where.push(q.final ? 'closed_at IS NOT NULL' : 'closed_at IS NULL')
       // Keyset paging in the order of the result: newest window first, then category.
       if (cursor) where.push(`(window_start < ${param(cursor.windowStart)}::timestamptz OR (window_start = $${params.length}::timestamptz AND category > ${param(cursor.category)}))`)
-      const sql = `SELECT window_start, window_end, category, total_sales::text AS total_sales, transaction_count::text AS transaction_count, updated_at
+      const sql = `SELECT window_start, window_end, category, total_sales::text AS total_sales, transaction_count::text AS transaction_count, updated_at, closed_at
                      FROM category_sales ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
                     ORDER BY window_start DESC, category ASC
                     LIMIT ${param(q.limit + 1)}`
       let rows
       try {
-        rows = (await deps.db.query<{ window_start: Date; window_end: Date; category: string; total_sales: string; transaction_count: string; updated_at: Date }>(sql, params)).rows
+        rows = (await deps.db.query<{ window_start: Date; window_end: Date; category: string; total_sales: string; transaction_count: string; updated_at: Date; closed_at: Date | null }>(sql, params)).rows
       } catch (err) {
         return reply.code(503).send({ statusCode: 503, code: 'TUMBLER_DB_UNAVAILABLE', error: 'Service Unavailable', message: `Postgres query failed: ${(err as Error).message}` })
       }
@@ -129,6 +135,7 @@ export async function apiPlugin(app: FastifyInstance, deps: HttpDeps): Promise<v
           totalSales: r.total_sales,
           transactionCount: r.transaction_count,
           updatedAt: r.updated_at.toISOString(),
+          closedAt: r.closed_at?.toISOString() ?? null,
         }),
       )
       const last = page[page.length - 1]

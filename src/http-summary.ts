@@ -11,8 +11,15 @@ export type PipelineState = 'starting' | 'consuming' | 'paused' | 'idle' | 'post
 export interface Summary {
   generatedAt: string
   windowSeconds: number
-  /** The window with the largest start in category_sales, all categories together. */
+  /** The window with the largest start in category_sales, all categories together (usually still open: provisional). */
   latestWindow: { start: string; end: string; totalSales: string; transactionCount: string; categories: number } | null
+  /**
+   * The topic's low watermark (CONTRACT "Window semantics"): windows ending at or before it
+   * are final. Null until every partition has a watermark.
+   */
+  lowWatermark: string | null
+  /** The final window with the largest start: its totals never change again. closedAt: when it became final. */
+  latestFinalWindow: { start: string; end: string; totalSales: string; transactionCount: string; categories: number; closedAt: string } | null
   /** The last `windows` windows up to and including the latest one (what the page's line chart shows). */
   range: { windows: number; from: string; to: string; totalSales: string; transactionCount: string; windowsWithData: number } | null
   /** Records consumed per second by this process, over the last few seconds. */
@@ -75,6 +82,8 @@ interface Totals {
   range: Summary['range']
 }
 
+type Finality = Pick<Summary, 'lowWatermark' | 'latestFinalWindow'>
+
 export class SummaryService {
   /** Updated by the WebSocket hub. */
   readonly push = { clients: 0, drops: 0 }
@@ -84,6 +93,7 @@ export class SummaryService {
   private readonly defaultTotals: Cached<Totals>
   private readonly rejected: Cached<Summary['rejected']>
   private readonly lag: Cached<string | null>
+  private readonly finality: Cached<Finality>
 
   constructor(private readonly deps: HttpDeps) {
     this.windowMs = deps.config.windowSeconds * 1000
@@ -93,6 +103,7 @@ export class SummaryService {
     this.defaultTotals = new Cached(SUMMARY_TTL_MS, () => this.loadTotals(DEFAULT_RANGE_WINDOWS))
     this.rejected = new Cached(REJECTED_TTL_MS, () => this.loadRejected())
     this.lag = new Cached(LAG_TTL_MS, () => this.loadLag())
+    this.finality = new Cached(SUMMARY_TTL_MS, () => this.loadFinality())
   }
 
   private sample(): void {
@@ -117,10 +128,11 @@ export class SummaryService {
       database = { ok: false, error: err.message }
       return null
     }
-    const [totals, rejected, consumerLag] = await Promise.all([
+    const [totals, rejected, consumerLag, finality] = await Promise.all([
       (windows === DEFAULT_RANGE_WINDOWS ? this.defaultTotals.get() : this.loadTotals(windows)).catch(failed),
       this.rejected.get().catch(failed),
       this.lag.get().catch(() => null),
+      this.finality.get().catch(failed),
     ])
     const pipeline = pipelineState(this.deps)
     // Our own failed query is evidence too, even before the supervisor's probe notices.
@@ -129,6 +141,8 @@ export class SummaryService {
       generatedAt: new Date().toISOString(),
       windowSeconds: this.deps.config.windowSeconds,
       latestWindow: totals?.latestWindow ?? null,
+      lowWatermark: finality?.lowWatermark ?? null,
+      latestFinalWindow: finality?.latestFinalWindow ?? null,
       range: totals?.range ?? null,
       eventsPerSecond: this.eventsPerSecond(),
       consumerLag,
@@ -182,6 +196,33 @@ export class SummaryService {
         totalSales: r.range_sales,
         transactionCount: r.range_count,
         windowsWithData: r.range_windows,
+      },
+    }
+  }
+
+  /** The committed low watermark (tumbler_topics) and the newest closed window: a backward scan of the primary key past the few open rows. */
+  private async loadFinality(): Promise<Finality> {
+    const { rows } = await this.deps.db.query<{ low: string | null; ws: Date | null; sales: string | null; count: string | null; categories: number | null; closed_at: Date | null }>(
+      `WITH f AS (SELECT window_start AS ws FROM category_sales WHERE closed_at IS NOT NULL ORDER BY window_start DESC LIMIT 1)
+       SELECT (SELECT low_watermark_ms FROM tumbler_topics WHERE topic = $1)::text AS low, f.ws,
+              sum(c.total_sales)::text AS sales, sum(c.transaction_count)::text AS count, count(c.*)::int AS categories, max(c.closed_at) AS closed_at
+         FROM (SELECT 1) AS one LEFT JOIN f ON true LEFT JOIN category_sales c ON c.window_start = f.ws
+        GROUP BY f.ws`,
+      [this.deps.config.kafkaTopic],
+    )
+    const r = rows[0]
+    const low = r?.low == null ? null : new Date(Number(r.low)).toISOString()
+    if (!r?.ws) return { lowWatermark: low, latestFinalWindow: null }
+    const start = r.ws.getTime()
+    return {
+      lowWatermark: low,
+      latestFinalWindow: {
+        start: new Date(start).toISOString(),
+        end: new Date(start + this.windowMs).toISOString(),
+        totalSales: r.sales!,
+        transactionCount: r.count!,
+        categories: r.categories!,
+        closedAt: r.closed_at!.toISOString(),
       },
     }
   }

@@ -15,7 +15,10 @@ import type { CommitResult, CommittedRow } from './protocol.js'
 // snapshot; pushes made while its snapshot query runs are held for it and sent right
 // after. A client whose socket buffer is over the bound is skipped (drops counted) and,
 // once drained, gets a fresh snapshot instead of the backlog. The pipeline's 'commit'
-// listener only touches a Map, so no client can slow the pipeline down.
+// listener only touches a Map, so no client can slow the pipeline down. Windows that a
+// commit made final go out as `windows_closed` right after that push's `update`; a client
+// still waiting for its snapshot learns the low watermark from the snapshot's summary and
+// from the `stats` each second.
 
 export const PUSH_INTERVAL_MS = 100
 /** Bytes queued in a client's socket above which pushes to it are dropped. */
@@ -35,12 +38,16 @@ export interface WireRow {
   totalSales: string
   transactionCount: string
   updatedAt: string
+  /** Set once the window is final (snapshot rows only: a row an update carries changed, so it was open). */
+  closedAt?: string | null
 }
 
 export type ServerMessage =
   | { type: 'snapshot'; windowMs: number; windows: number; rows: WireRow[]; truncated: boolean; summary: Summary | null; seq: number; sentAtMs: number }
   /** seq numbers the pushes (commits > 0): a client that sees a gap missed one. commits 0: rows held back during its snapshot. */
   | { type: 'update'; rows: WireRow[]; commits: number; committedAtMs: number; lastCommittedAtMs: number; seq: number; sentAtMs: number }
+  /** Windows whose rows became final, ascending; every window ending at or before lowWatermark is final. */
+  | { type: 'windows_closed'; windows: { windowStart: string; windowEnd: string }[]; lowWatermark: string; closedAtMs: number; sentAtMs: number }
   | { type: 'stats'; summary: Summary; sentAtMs: number }
 
 interface Client {
@@ -66,6 +73,8 @@ export class PushHub {
   private readonly clients = new Set<Client>()
   /** The last totals of each row committed since the last push; turned into WireRows once per push. */
   private changed = new Map<string, { row: CommittedRow; atMs: number }>()
+  /** Windows closed since the last push (starts, ms), the low watermark and when they were committed. */
+  private finalized: { starts: number[]; lowWatermarkMs: number; atMs: number } | null = null
   private commits = 0
   private firstCommitMs = 0
   private lastCommitMs = 0
@@ -95,7 +104,12 @@ export class PushHub {
   }
 
   private readonly onCommit = (result: CommitResult): void => {
-    if (result.rows.length === 0 || this.closed) return
+    if (this.closed) return
+    if (result.closedWindows.length && result.lowWatermarkMs !== null) {
+      this.finalized = { starts: [...(this.finalized?.starts ?? []), ...result.closedWindows], lowWatermarkMs: result.lowWatermarkMs, atMs: result.committedAtMs }
+      this.pushTimer ??= setTimeout(() => this.push(), Math.max(0, this.lastPushAt + PUSH_INTERVAL_MS - Date.now()))
+    }
+    if (result.rows.length === 0) return
     for (const row of result.rows) this.changed.set(rowKey(row.windowStartMs, row.category), { row, atMs: result.committedAtMs })
     if (this.commits === 0) this.firstCommitMs = result.committedAtMs
     this.lastCommitMs = result.committedAtMs
@@ -141,6 +155,18 @@ export class PushHub {
     }
     this.pushTimer = null
     this.lastPushAt = now
+    if (this.changed.size) this.pushUpdate(now)
+    // After the update: a row the same commit changed and closed arrives before its closing.
+    const finalized = this.finalized
+    this.finalized = null
+    if (finalized) {
+      const windows = finalized.starts.map((ms) => ({ windowStart: new Date(ms).toISOString(), windowEnd: new Date(ms + this.windowMs).toISOString() }))
+      const data = JSON.stringify({ type: 'windows_closed', windows, lowWatermark: new Date(finalized.lowWatermarkMs).toISOString(), closedAtMs: finalized.atMs, sentAtMs: now } satisfies ServerMessage)
+      for (const c of this.clients) if (c.state !== 'snapshotting') this.send(c, data)
+    }
+  }
+
+  private pushUpdate(now: number): void {
     const changed = this.changed
     this.changed = new Map()
     const keys = [...changed.keys()]
@@ -238,8 +264,8 @@ export class PushHub {
 
   private async snapshot(): Promise<Omit<Extract<ServerMessage, { type: 'snapshot' }>, 'seq'>> {
     const [{ rows }, summary] = await Promise.all([
-      this.deps.db.query<{ window_start: Date; category: string; total_sales: string; transaction_count: string; updated_at: Date }>(
-        `SELECT window_start, category, total_sales::text AS total_sales, transaction_count::text AS transaction_count, updated_at
+      this.deps.db.query<{ window_start: Date; category: string; total_sales: string; transaction_count: string; updated_at: Date; closed_at: Date | null }>(
+        `SELECT window_start, category, total_sales::text AS total_sales, transaction_count::text AS transaction_count, updated_at, closed_at
            FROM category_sales
           WHERE window_start > (SELECT max(window_start) FROM category_sales) - $1::bigint * interval '1 millisecond'
           ORDER BY window_start DESC, category
@@ -258,6 +284,7 @@ export class PushHub {
         totalSales: r.total_sales,
         transactionCount: r.transaction_count,
         updatedAt: r.updated_at.toISOString(),
+        closedAt: r.closed_at?.toISOString() ?? null,
       })),
       truncated: rows.length > SNAPSHOT_MAX_ROWS,
       summary,

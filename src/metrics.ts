@@ -42,6 +42,8 @@ export interface PartitionSample {
   /** Now minus the partition's committed watermark, null before its first commit. */
   eventTimeLagSeconds: number | null
   paused: boolean
+  /** Nothing to read for IDLE_PARTITION_SECONDS (its watermark may be advanced). */
+  idle: boolean
 }
 
 let sources: MetricSources | null = null
@@ -154,6 +156,14 @@ export const metrics = {
       this.set(sources?.partitions().filter((p) => p.paused).length ?? 0)
     },
   }),
+  partitionsIdle: new Gauge({
+    name: 'tumbler_partitions_idle',
+    help: 'Owned partitions with nothing to read for IDLE_PARTITION_SECONDS: their watermark is advanced so they do not hold back window finality.',
+    registers,
+    collect() {
+      this.set(sources?.partitions().filter((p) => p.idle).length ?? 0)
+    },
+  }),
   partitionPauses: new Counter({
     name: 'tumbler_partition_pauses_total',
     help: 'Times a partition was paused by backpressure.',
@@ -196,6 +206,17 @@ export const metrics = {
   fencedPartitions: new Counter({
     name: 'tumbler_fenced_partitions_total',
     help: 'Partition flushes the fence refused (another owner or a newer epoch): re-read from the committed offset.',
+    registers,
+  }),
+  lowWatermark: new Gauge({
+    name: 'tumbler_low_watermark_seconds',
+    help: "The topic's low watermark (event time, Unix seconds) after this supervisor's last commit: the smallest watermark over all partitions; windows ending at or before it are final. Absent until every partition has a watermark.",
+    labelNames: ['topic'],
+    registers,
+  }),
+  windowsClosed: new Counter({
+    name: 'tumbler_windows_closed_total',
+    help: "Windows this supervisor's commits made final (set closed_at on their rows); each window is closed once across all supervisors.",
     registers,
   }),
   freshness: new WeightedHistogram({

@@ -2,8 +2,9 @@ import { EventEmitter } from 'node:events'
 import type pg from 'pg'
 import { encodeBatch, type RawRecord } from './batch-codec.js'
 import { claimPartition } from './db.js'
+import { IdleWatch } from './idle.js'
 import { log } from './log.js'
-import { ActorTask, WriterTask, type CommitResult, type Flush, type PartitionFlush } from './protocol.js'
+import { ActorTask, WriterTask, type CommitResult, type CommitTask, type Flush, type IdlePartition, type PartitionFlush } from './protocol.js'
 import type { ActorThread } from './threads.js'
 
 // The supervisor's coordinator, on the main thread. It owns no window state: it decides
@@ -29,6 +30,8 @@ export interface PipelineOptions {
   maxInFlightRecords: number
   /** Record bytes of one partition read but not yet committed before it is paused (default: no byte bound). */
   maxInFlightBytes?: number
+  /** IDLE_PARTITION_SECONDS in ms: how long a partition has nothing to read before its watermark may be advanced; 0 (default) = never. */
+  idleMs?: number
 }
 
 interface Part {
@@ -51,6 +54,7 @@ interface Part {
   /** Bytes of the batches dispatched but not yet committed, and where each batch ends (its next offset). */
   inFlightBytes: number
   batches: { end: bigint; bytes: number }[]
+  idle: IdleWatch
 }
 
 export interface PipelineStats {
@@ -72,6 +76,9 @@ export class Pipeline extends EventEmitter {
   private readonly watchdog: NodeJS.Timeout
   private stopping = false
   private idleWaiters: (() => void)[] = []
+  /** Partitions of the topic, from Kafka's metadata; 0 until known (no window becomes final before). */
+  private partitionCount = 0
+  private lastCommitSentMs = 0
   readonly stats: PipelineStats = { consumed: 0, dispatchedBatches: 0, commits: 0, fencedPartitions: 0, claims: 0 }
 
   constructor(
@@ -85,7 +92,10 @@ export class Pipeline extends EventEmitter {
     this.unflushed = actors.map(() => ({ records: 0, bytes: 0 }))
     actors.forEach((a, i) => a.on('restart', () => this.resync(this.partitionsOf(i), `actor ${i} restarted`)))
     writer.on('restart', () => this.resync([...this.parts.keys()], 'writer restarted'))
-    this.timer = setInterval(() => this.flushAll(), opts.flushMs)
+    this.timer = setInterval(() => {
+      this.flushAll()
+      this.commitIdle()
+    }, opts.flushMs)
     this.watchdog = setInterval(() => this.reassertPositions(), POSITION_WATCHDOG_MS)
     this.watchdog.unref()
   }
@@ -111,10 +121,42 @@ export class Pipeline extends EventEmitter {
   }
 
   /** The partitions this process owns now, with their committed and dispatched positions. */
-  partitions(): { partition: number; actor: number; epoch: string; committed: string; dispatched: string; inFlightBytes: number; paused: boolean; state: string }[] {
+  partitions(): { partition: number; actor: number; epoch: string; committed: string; dispatched: string; inFlightBytes: number; paused: boolean; idle: boolean; state: string }[] {
+    const now = Date.now()
     return [...this.parts.values()]
       .sort((a, b) => a.partition - b.partition)
-      .map((p) => ({ partition: p.partition, actor: p.actor, epoch: p.epoch, committed: p.committed.toString(), dispatched: p.nextDispatch.toString(), inFlightBytes: p.inFlightBytes, paused: p.paused, state: p.state }))
+      .map((p) => ({ partition: p.partition, actor: p.actor, epoch: p.epoch, committed: p.committed.toString(), dispatched: p.nextDispatch.toString(), inFlightBytes: p.inFlightBytes, paused: p.paused, idle: this.isIdle(p, now), state: p.state }))
+  }
+
+  /** Kafka told this partition's high watermark (log end offset, decimal string): a fetched batch or the periodic poll. */
+  sawHighWatermark(partition: number, highWatermark: string): void {
+    const part = this.parts.get(partition)
+    if (part?.state === 'active') part.idle.sawHighWatermark(BigInt(highWatermark), part.committed, Date.now())
+  }
+
+  /** The topic's partition count from Kafka's metadata; windows become final only once it is known. */
+  setPartitionCount(n: number): void {
+    this.partitionCount = n
+  }
+
+  private isIdle(part: Part, nowMs: number): boolean {
+    return part.state === 'active' && part.idle.isIdle(part.committed, part.nextDispatch, nowMs)
+  }
+
+  /** Partitions owned here that had nothing to read for IDLE_PARTITION_SECONDS, at their committed position. */
+  private idlePartitions(): IdlePartition[] {
+    const now = Date.now()
+    return [...this.parts.values()].filter((p) => this.isIdle(p, now)).map((p) => ({ partition: p.partition, epoch: p.epoch, offset: p.committed.toString() }))
+  }
+
+  /**
+   * With idle partitions and no commit for IDLE_COMMIT_INTERVAL_MS, a commit with no records:
+   * the advance, and the windows it closes, are committed even when no record arrives. Other
+   * commits carry the idle partitions too.
+   */
+  private commitIdle(): void {
+    if (this.committing || this.pending.length || this.stopping || Date.now() - this.lastCommitSentMs < IDLE_COMMIT_INTERVAL_MS) return
+    if (this.idlePartitions().length) void this.commitLoop(true)
   }
 
   private get maxInFlightBytes(): number {
@@ -174,6 +216,7 @@ export class Pipeline extends EventEmitter {
         lastBatchMs: Date.now(),
         inFlightBytes: 0,
         batches: [],
+        idle: new IdleWatch(this.opts.idleMs ?? 0, Date.now()),
       }
       this.parts.set(partition, part)
       // Paused until claimed: a claim can wait on a row lock as long as a frozen owner's
@@ -193,7 +236,7 @@ export class Pipeline extends EventEmitter {
             const low = (await lows).get(part.partition) ?? '0'
             const claim = await claimPartition(this.db, this.opts.topic, part.partition, this.opts.owner, low)
             if (this.parts.get(part.partition)?.generation !== generation) return false
-            await this.actors[part.actor]!.run({ type: ActorTask.ASSIGN, partition: part.partition, epoch: claim.epoch, nextOffset: claim.nextOffset, maxEventMs: claim.maxEventMs })
+            await this.actors[part.actor]!.run({ type: ActorTask.ASSIGN, partition: part.partition, epoch: claim.epoch, nextOffset: claim.nextOffset, maxEventMs: claim.maxEventMs, idleWatermarkMs: claim.idleWatermarkMs })
             if (this.parts.get(part.partition)?.generation !== generation) return false
             part.epoch = claim.epoch
             part.nextDispatch = part.committed = BigInt(claim.nextOffset)
@@ -290,6 +333,7 @@ export class Pipeline extends EventEmitter {
     })
     const last = records[records.length - 1]!.offset
     part.nextDispatch = BigInt(last) + 1n
+    part.idle.busy(Date.now())
     this.stats.consumed += records.length
     this.stats.dispatchedBatches++
     const u = this.unflushed[part.actor]!
@@ -338,13 +382,16 @@ export class Pipeline extends EventEmitter {
       })
   }
 
-  private async commitLoop(): Promise<void> {
-    if (this.committing || this.pending.length === 0) return
+  /** Sends everything pending to the writer, one COMMIT at a time; `idleOnly`: also with no flushes (see commitIdle). */
+  private async commitLoop(idleOnly = false): Promise<void> {
+    if (this.committing || (this.pending.length === 0 && !idleOnly)) return
     this.committing = true
     const flushes = this.pending
     this.pending = []
+    this.lastCommitSentMs = Date.now()
     try {
-      const result = await this.writer.run<CommitResult>({ type: WriterTask.COMMIT, topic: this.opts.topic, flushes })
+      const task: CommitTask = { type: WriterTask.COMMIT, topic: this.opts.topic, partitionCount: this.partitionCount, flushes, idle: this.idlePartitions() }
+      const result = await this.writer.run<CommitResult>(task)
       this.onCommitted(result)
     } catch (err) {
       // The writer died: whether its transaction committed is unknown, so every partition
@@ -365,6 +412,7 @@ export class Pipeline extends EventEmitter {
       const part = this.parts.get(c.partition)
       if (!part || part.epoch !== c.epoch) continue
       part.committed = BigInt(c.nextOffset)
+      part.idle.busy(Date.now())
       while (part.batches.length && part.batches[0]!.end <= part.committed) part.inFlightBytes -= part.batches.shift()!.bytes
       offsets.push({ partition: c.partition, offset: c.nextOffset })
       if (part.paused && part.nextDispatch - part.committed < BigInt(this.opts.maxInFlightRecords) / 2n && part.inFlightBytes < this.maxInFlightBytes / 2) this.setPaused(part, false)
@@ -377,6 +425,16 @@ export class Pipeline extends EventEmitter {
     }
     const stale = result.fenced.filter((f) => this.parts.get(f.partition)?.epoch === f.epoch)
     if (stale.length) this.resync(stale.map((f) => f.partition), 'fenced')
+    // The actor takes an idle advance only if it read nothing since; if it did, its next
+    // flush is fenced and the partition claimed again with the raised watermark.
+    for (const a of result.advanced) {
+      const part = this.parts.get(a.partition)
+      if (!part || part.epoch !== a.epoch || part.state !== 'active') continue
+      const generation = part.generation
+      this.actors[part.actor]!.run({ type: ActorTask.ADVANCE, partition: a.partition, epoch: a.epoch, fromOffset: a.fromOffset, idleWatermarkMs: a.idleWatermarkMs }).catch((err: Error) => {
+        if (this.parts.get(a.partition)?.generation === generation) this.resync([a.partition], `advance failed: ${err.message}`)
+      })
+    }
     // Kafka learns the position only after Postgres has it, so lag tools see the group;
     // a failure here is harmless (Postgres decides where to resume).
     if (offsets.length) this.consumer.commitOffsets(offsets).catch((err: Error) => log.debug('kafka offset commit failed', { error: err }))
@@ -404,6 +462,9 @@ export class Pipeline extends EventEmitter {
     clearInterval(this.watchdog)
   }
 }
+
+/** How often a commit with no records carries the idle partitions (see commitIdle). */
+const IDLE_COMMIT_INTERVAL_MS = 1_000
 
 /** How long a partition may go without a batch before its fetch position is set again (see reassertPositions). */
 const POSITION_WATCHDOG_MS = 5_000

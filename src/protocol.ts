@@ -12,6 +12,7 @@ export const ActorTask = {
   BATCH: 'batch',
   FLUSH: 'flush',
   RELEASE: 'release',
+  ADVANCE: 'advance',
 } as const
 
 /** Tasks for the writer (main → writer). */
@@ -43,6 +44,8 @@ export interface AssignTask {
   nextOffset: string
   /** Largest accepted event time of this partition so far (ms since epoch), null if none. */
   maxEventMs: number | null
+  /** Watermark an idle advance raised the partition to (ms since epoch), null if never: the partition's watermark is the later of this and maxEventMs − LATENESS. */
+  idleWatermarkMs: number | null
 }
 
 /** A run of consecutive records of one partition, packed by batch-codec into one transferred ArrayBuffer. */
@@ -64,7 +67,21 @@ export interface ReleaseTask {
   partition: number
 }
 
-export type ActorMessage = AssignTask | BatchTask | FlushTask | ReleaseTask
+/**
+ * The writer committed an idle advance of this partition: from `fromOffset` on, its watermark
+ * is at least `idleWatermarkMs`. The actor takes it only if it holds `epoch` and has read
+ * nothing from `fromOffset` on; otherwise it keeps its state, and its next flush, judged
+ * against the old watermark, is refused by the fence (the partition is claimed again).
+ */
+export interface AdvanceTask {
+  type: typeof ActorTask.ADVANCE
+  partition: number
+  epoch: string
+  fromOffset: string
+  idleWatermarkMs: number
+}
+
+export type ActorMessage = AssignTask | BatchTask | FlushTask | ReleaseTask | AdvanceTask
 
 /** Sum and count for one (window, category) accumulated since the last flush. */
 export interface WindowDelta {
@@ -95,6 +112,12 @@ export interface PartitionFlush {
   fromOffset: string
   nextOffset: string
   maxEventMs: number | null
+  /**
+   * The idle watermark the records were judged against (AssignTask/AdvanceTask). Part of the
+   * fence: it must equal the stored one, or an idle advance was committed after the actor
+   * read these records with the lower watermark.
+   */
+  idleWatermarkMs: number | null
   /** Records covered (counted + rejected). */
   records: number
   /** Smallest Kafka append time among the records covered, for freshness. */
@@ -116,11 +139,30 @@ export interface Flush {
   partitions: PartitionFlush[]
 }
 
-/** Commit these flushes in one Postgres transaction (main → writer). */
+/** A partition this supervisor owns that had nothing to read for IDLE_PARTITION_SECONDS, at its committed position. */
+export interface IdlePartition {
+  partition: number
+  epoch: string
+  /** The committed next offset when it was found idle; the advance applies from here. */
+  offset: string
+}
+
+/** Commit these flushes in one Postgres transaction (main → writer); with no flushes, only the idle advances and the closing they cause. */
 export interface CommitTask {
   type: typeof WriterTask.COMMIT
   topic: string
+  /** Partitions of the topic (from Kafka's metadata); 0 while unknown, which leaves windows open. */
+  partitionCount: number
   flushes: PartitionFlush[]
+  idle: IdlePartition[]
+}
+
+/** An idle advance the commit applied. */
+export interface AdvancedPartition {
+  partition: number
+  epoch: string
+  fromOffset: string
+  idleWatermarkMs: number
 }
 
 export interface CommittedPartition {
@@ -150,6 +192,12 @@ export interface CommitResult {
   counted: number
   /** appendTimes of the committed (not fenced) flushes, merged: committedAtMs minus each is the freshness. */
   appendTimes: [number, number][]
+  /** Idle advances committed (see AdvanceTask). */
+  advanced: AdvancedPartition[]
+  /** The topic's low watermark after this commit (ms since epoch), null while some partition has none. */
+  lowWatermarkMs: number | null
+  /** Starts of the windows (ms since epoch, ascending) whose rows this commit closed (set closed_at on). */
+  closedWindows: number[]
   attempts: number
   durationMs: number
   committedAtMs: number

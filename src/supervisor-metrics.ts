@@ -2,7 +2,6 @@ import { BroadcastChannel } from 'node:worker_threads'
 import type { Consumer } from 'kafkajs'
 import type pg from 'pg'
 import { OffsetClock } from './lag.js'
-import { log } from './log.js'
 import { bindMetricSources, metrics } from './metrics.js'
 import type { Pipeline } from './pipeline.js'
 import { APPEND_TIME_STEP_MS, THREAD_STATS_CHANNEL, ThreadCounter, type CommitResult, type ThreadStats } from './protocol.js'
@@ -13,9 +12,6 @@ import type { ActorThread } from './threads.js'
 // already reaches the main thread (commit results, pipeline events, consumer events, thread
 // stats); live state (positions, mailboxes, pool) is read only when Prometheus scrapes.
 
-/** How often the partitions' high watermarks are asked from Kafka; eachBatch refreshes them in between. */
-export const HIGH_WATERMARK_POLL_MS = 2000
-
 export interface SupervisorMetricsOptions {
   topic: string
   latenessMs: number
@@ -24,12 +20,10 @@ export interface SupervisorMetricsOptions {
   threads: ActorThread[]
   db: pg.Pool
   consumer: Pick<Consumer, 'on' | 'events'>
-  /** Partition → high watermark (decimal string), e.g. from admin.fetchTopicOffsets. */
-  fetchHighWatermarks(): Promise<Map<number, string>>
 }
 
 export interface SupervisorMetrics {
-  /** A fetched batch told this partition's high watermark (free, and fresher than the poll). */
+  /** Kafka told this partition's high watermark (decimal string): a fetched batch, or the supervisor's poll of the topic's offsets. */
   sawHighWatermark(partition: number, highWatermark: string): void
   close(): void
 }
@@ -45,21 +39,6 @@ export function instrumentSupervisor(o: SupervisorMetricsOptions): SupervisorMet
     clock.observe(BigInt(highWatermark), Date.now())
   }
 
-  let polling = false
-  const poll = async (): Promise<void> => {
-    if (polling) return
-    polling = true
-    try {
-      for (const [partition, hw] of await o.fetchHighWatermarks()) sawHighWatermark(partition, hw)
-    } catch (err) {
-      log.debug('high watermark poll failed', { error: err as Error })
-    } finally {
-      polling = false
-    }
-  }
-  const pollTimer = setInterval(() => void poll(), HIGH_WATERMARK_POLL_MS).unref()
-  void poll()
-
   const onCommit = (r: CommitResult): void => {
     metrics.flushes.inc()
     metrics.recordsProcessed.inc(r.counted + r.rejected)
@@ -71,6 +50,8 @@ export function instrumentSupervisor(o: SupervisorMetricsOptions): SupervisorMet
     // A step's midpoint stands for its records; a record without a timestamp (<= 0) has no freshness.
     for (const [ms, n] of r.appendTimes) if (ms > 0) metrics.freshness.observeMany(Math.max(0, r.committedAtMs - ms - APPEND_TIME_STEP_MS / 2) / 1000, n)
     for (const c of r.committed) if (c.maxEventMs !== null) maxEventMs.set(c.partition, c.maxEventMs)
+    if (r.lowWatermarkMs !== null) metrics.lowWatermark.set({ topic: o.topic }, r.lowWatermarkMs / 1000)
+    if (r.closedWindows.length) metrics.windowsClosed.inc(r.closedWindows.length)
   }
   const onPaused = (_partition: number, paused: boolean): void => {
     if (paused) metrics.partitionPauses.inc()
@@ -132,6 +113,7 @@ export function instrumentSupervisor(o: SupervisorMetricsOptions): SupervisorMet
             lagSeconds: clock ? clock.lagSeconds(committed, now) : null,
             eventTimeLagSeconds: max === undefined ? null : (now - (max - o.latenessMs)) / 1000,
             paused: p.paused,
+            idle: p.idle,
           }
         })
     },
@@ -143,7 +125,6 @@ export function instrumentSupervisor(o: SupervisorMetricsOptions): SupervisorMet
   return {
     sawHighWatermark,
     close: () => {
-      clearInterval(pollTimer)
       clearInterval(mainTimer)
       channel.close()
       o.pipeline.off('commit', onCommit)

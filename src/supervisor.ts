@@ -19,6 +19,8 @@ import { hasSignalFault, warnIfAsked } from '../workers/faults.js'
 // worker threads, so this thread's event loop stays free for kafkajs heartbeats.
 
 const DRAIN_DEADLINE_MS = 9_000
+/** How often the topic's offsets are asked from Kafka (high watermarks, partition count). */
+const HIGH_WATERMARK_POLL_MS = 2000
 
 async function main(config: SupervisorConfig): Promise<void> {
   const owner = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
@@ -42,7 +44,7 @@ async function main(config: SupervisorConfig): Promise<void> {
     const workerData: ActorData = { ...rules, index, faults: config.faults, faultFired: new SharedArrayBuffer(4), timestampDefaultZone: config.timestampDefaultZone }
     return new ActorThread({ name: `actor-${index}`, filename: new URL('../workers/window-actor.js', import.meta.url), workerData })
   })
-  const writerData: WriterData = { databaseUrl: config.databaseUrl, windowMs: rules.windowMs, faults: config.faults, faultFired: new SharedArrayBuffer(4) }
+  const writerData: WriterData = { databaseUrl: config.databaseUrl, windowMs: rules.windowMs, latenessMs: rules.latenessMs, faults: config.faults, faultFired: new SharedArrayBuffer(4) }
   const writer = new ActorThread({ name: 'writer', filename: new URL('../workers/writer.js', import.meta.url), workerData: writerData })
 
   const consumer = kafka.consumer({
@@ -54,7 +56,7 @@ async function main(config: SupervisorConfig): Promise<void> {
   })
   const topic = config.kafkaTopic
   const pipeline = new Pipeline(
-    { topic, owner, flushMs: config.flushMs, flushRecords: config.flushRecords, flushBytes: config.flushBytes, maxInFlightRecords: config.maxInFlightRecords, maxInFlightBytes: config.maxInFlightBytes },
+    { topic, owner, flushMs: config.flushMs, flushRecords: config.flushRecords, flushBytes: config.flushBytes, maxInFlightRecords: config.maxInFlightRecords, maxInFlightBytes: config.maxInFlightBytes, idleMs: config.idlePartitionSeconds * 1000 },
     db,
     actors,
     writer,
@@ -74,8 +76,30 @@ async function main(config: SupervisorConfig): Promise<void> {
     threads: [...actors, writer],
     db,
     consumer,
-    fetchHighWatermarks: async () => new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, o.high])),
   })
+  // High watermarks feed the lag metrics and the idle watch; eachBatch tells them for free,
+  // and this poll for partitions that get no batches. It also tells the topic's partition
+  // count, without which no window becomes final.
+  const sawHighWatermark = (partition: number, highWatermark: string): void => {
+    telemetry.sawHighWatermark(partition, highWatermark)
+    pipeline.sawHighWatermark(partition, highWatermark)
+  }
+  let polling = false
+  const pollOffsets = async (): Promise<void> => {
+    if (polling) return
+    polling = true
+    try {
+      const offsets = await admin.fetchTopicOffsets(topic)
+      pipeline.setPartitionCount(offsets.length)
+      for (const o of offsets) sawHighWatermark(o.partition, o.high)
+    } catch (err) {
+      log.debug('topic offsets poll failed', { error: err as Error })
+    } finally {
+      polling = false
+    }
+  }
+  const offsetsPoll = setInterval(() => void pollOffsets(), HIGH_WATERMARK_POLL_MS)
+  await pollOffsets()
 
   let joined = false
   let crashed: string | null = null
@@ -141,7 +165,7 @@ async function main(config: SupervisorConfig): Promise<void> {
     eachBatchAutoResolve: false,
     partitionsConsumedConcurrently: Math.max(1, config.topicPartitions),
     eachBatch: async ({ batch, resolveOffset, heartbeat, isStale }) => {
-      telemetry.sawHighWatermark(batch.partition, batch.highWatermark)
+      sawHighWatermark(batch.partition, batch.highWatermark)
       // fetchedOffset: where kafkajs fetched from (its Batch has it; its types do not).
       const last = await pipeline.dispatch(batch.partition, batch.messages, isStale, (batch as { fetchedOffset?: string }).fetchedOffset)
       if (last !== null) resolveOffset(last)
@@ -168,6 +192,7 @@ async function main(config: SupervisorConfig): Promise<void> {
       const t3 = Date.now()
       await Promise.all([...actors.map((a) => a.close()), writer.close()])
       clearInterval(pgProbe)
+      clearInterval(offsetsPoll)
       telemetry.close()
       await http.close()
       await admin.disconnect()

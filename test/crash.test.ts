@@ -1,18 +1,21 @@
 // kill -9 at random moments, and crashes of single threads: nothing lost, nothing doubled.
 import t from 'tap'
 import { rng } from '../bench/rng.js'
-import { makeDataset } from './helpers/dataset.js'
+import { LATENESS_MS, makeDataset } from './helpers/dataset.js'
+import { assertQuietTopicFinal, closedRowChanges, finalityState, watchClosedRows } from './helpers/finality.js'
 import { committedRecords, createTopic, databaseFor, produce, startSupervisor, waitFor } from './helpers/harness.js'
 import { assertMatchesTruth, waitCaughtUp } from './helpers/verify.js'
 
-t.test('kill -9 the supervisor 3 times mid-stream, restart: totals exact', async (t) => {
+t.test('kill -9 the supervisor 3 times mid-stream, restart: totals exact, final rows never change', async (t) => {
   const partitions = 4
   const data = makeDataset(partitions, 50_000, 11)
   const total = data.records.length
   const topic = await createTopic(t, partitions)
   const db = databaseFor(t)
-  // A short session timeout: the killed member's partitions move on after 3 s, not 10.
-  const env = { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, FLUSH_MS: '100', MAX_INFLIGHT_RECORDS: '5000', KAFKA_SESSION_TIMEOUT_MS: '3000' }
+  await watchClosedRows(db.url)
+  // A short session timeout: the killed member's partitions move on after 3 s, not 10. Idle
+  // partitions after 5 s: only once the stream is over (the ground truth has no idle advance).
+  const env = { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, FLUSH_MS: '100', MAX_INFLIGHT_RECORDS: '5000', KAFKA_SESSION_TIMEOUT_MS: '3000', IDLE_PARTITION_SECONDS: '5' }
 
   // Half the stream is there before the first start; the rest arrives while it runs and dies.
   await produce(topic, data.records.slice(0, total / 2))
@@ -20,6 +23,7 @@ t.test('kill -9 the supervisor 3 times mid-stream, restart: totals exact', async
   const random = rng(Date.now() % 1_000_000)
   let lastKill = 0
   let killedAt = 0
+  let closedAtLastKill = 0
   const recoveries: number[] = []
   for (let kill = 1; kill <= 3; kill++) {
     const sup = await startSupervisor(t, env, `crash-${topic}`)
@@ -33,13 +37,17 @@ t.test('kill -9 the supervisor 3 times mid-stream, restart: totals exact', async
     lastKill = Date.now()
     const code = await sup.kill('SIGKILL')
     killedAt = await committedRecords(db.url, topic)
-    t.equal(code, -1, `kill -9 #${kill} at ${killedAt} of ${total} committed`)
+    closedAtLastKill = (await finalityState(db.url, topic)).closedRows
+    t.equal(code, -1, `kill -9 #${kill} at ${killedAt} of ${total} committed, ${closedAtLastKill} rows final`)
   }
   await rest
   const sup = await startSupervisor(t, env, `crash-${topic}`)
   await waitCaughtUp(db.url, topic, total)
   t.comment(`kill -9 → restarted supervisor commits again after: ${recoveries.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(', ')} (start-up + group join); last kill → all ${total} caught up: ${((Date.now() - lastKill) / 1000).toFixed(1)} s`)
   await assertMatchesTruth(t, db.url, topic, data.truth)
+  t.ok(closedAtLastKill > 0, 'windows were final before the last kill -9')
+  await assertQuietTopicFinal(t, db.url, topic, LATENESS_MS)
+  t.same(await closedRowChanges(db.url), [], 'no final row changed across the kills and replays')
   t.equal(await sup.kill('SIGTERM'), 0, 'clean exit after recovery')
 })
 

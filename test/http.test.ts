@@ -35,7 +35,7 @@ t.test('GET /api/windows: newest first, exact amounts, bounded pages with a curs
     'newest window first, then category',
   )
   const huge = body.rows.find((r: { category: string }) => r.category === 'Huge')
-  t.same(huge, { windowStart: minute(4), windowEnd: minute(5), category: 'Huge', totalSales: '9999999999999999.99', transactionCount: '1', updatedAt: huge.updatedAt }, 'numeric(18,2) as a string, to the cent')
+  t.same(huge, { windowStart: minute(4), windowEnd: minute(5), category: 'Huge', totalSales: '9999999999999999.99', transactionCount: '1', updatedAt: huge.updatedAt, closedAt: null }, 'numeric(18,2) as a string, to the cent; open')
   t.match(first.body, /"totalSales":"55\.04"/, 'amounts are JSON strings, never numbers')
   t.equal(body.nextCursor, null, 'no next page')
 
@@ -80,6 +80,7 @@ t.test('GET /api/windows: a bad query is a 400 that says what is wrong', async (
     [{ category: '' }, /category must NOT have fewer than 1 characters/],
     [{ cursor: 'bm90IGEgY3Vyc29y' }, /cursor is not one this API returned/],
     [{ catgory: 'Books' }, /unknown query parameter 'catgory'/],
+    [{ final: 'yes' }, /final must be boolean/],
   ]
   for (const [query, message] of cases) {
     const res = await app.inject({ url: '/api/windows', query })
@@ -123,6 +124,43 @@ t.test('GET /api/summary: totals from Postgres, rejected counts, lag, pipeline s
   t.equal((await app.inject({ url: '/api/summary', query: { windows: '3' } })).json().pipeline.state, 'starting')
   health.reason = 'shutting down'
   t.equal((await app.inject({ url: '/api/summary', query: { windows: '3' } })).json().pipeline.reason, 'shutting down', 'the reason is passed on')
+})
+
+t.test('final windows: closedAt and ?final= on /api/windows, the low watermark and latest final window in the summary, windows_closed on /ws', async (t) => {
+  const { app, pool, pipeline, config } = await buildApp(t)
+  await seedSales(pool, W, SEED)
+  // Windows 0..2 are final: as the writer leaves them, with the low watermark at their end.
+  await pool.query(`UPDATE category_sales SET closed_at = '2026-01-01T12:10:00Z' WHERE window_end <= $1`, [minute(3)])
+  await pool.query('INSERT INTO tumbler_topics (topic, low_watermark_ms) VALUES ($1, $2)', [config.kafkaTopic, Date.parse(minute(3))])
+
+  const rows = async (final: string) => (await app.inject({ url: '/api/windows', query: { final } })).json().rows as { windowStart: string; closedAt: string | null }[]
+  const final = await rows('true')
+  t.same([...new Set(final.map((r) => r.windowStart))], [minute(2), minute(1), minute(0)], 'final=true: the final windows only')
+  t.ok(final.every((r) => r.closedAt === '2026-01-01T12:10:00.000Z'), 'each with its closedAt')
+  const open = await rows('false')
+  t.same([...new Set(open.map((r) => r.windowStart))], [minute(4), minute(3)], 'final=false: the open ones')
+  t.ok(open.every((r) => r.closedAt === null), 'closedAt null while open')
+  t.equal(final.length + open.length, SEED.length, 'together, every row')
+
+  const s = (await app.inject('/api/summary')).json()
+  t.equal(s.lowWatermark, minute(3), 'the committed low watermark')
+  t.same(s.latestFinalWindow, { start: minute(2), end: minute(3), totalSales: '103.06', transactionCount: '19', categories: 3, closedAt: '2026-01-01T12:10:00.000Z' }, 'the newest final window, summed by Postgres')
+  t.equal(s.latestWindow.start, minute(4), 'next to the live one')
+
+  const feed = await openFeed(app)
+  const snap = await waitFor(() => feed.messages.find((m) => m.type === 'snapshot'), 'the snapshot')
+  if (snap.type !== 'snapshot') throw new Error('not a snapshot')
+  t.equal(snap.rows.filter((r) => r.closedAt).length, final.length, 'snapshot rows carry closedAt')
+  t.equal(snap.summary?.lowWatermark, minute(3), 'and the low watermark')
+  // A commit that changes a row of window 3 and closes it: the update first, then windows_closed.
+  const w3 = Date.parse(minute(3))
+  pipeline.emit('commit', { ...commitOf([{ windowStartMs: w3, category: 'Books', totalSales: '50.00', transactionCount: '10' }]), lowWatermarkMs: Date.parse(minute(4)), closedWindows: [w3] })
+  const closed = await waitFor(() => feed.messages.find((m) => m.type === 'windows_closed'), 'windows_closed')
+  if (closed.type !== 'windows_closed') throw new Error('not windows_closed')
+  t.same(closed.windows, [{ windowStart: minute(3), windowEnd: minute(4) }], 'the windows the commit closed')
+  t.equal(closed.lowWatermark, minute(4))
+  const kinds = feed.messages.map((m) => m.type).filter((k) => k !== 'stats')
+  t.same(kinds, ['snapshot', 'update', 'windows_closed'], 'after the update of the same commit')
 })
 
 t.test('GET / serves the page and its files from the repo and the uPlot package', async (t) => {
@@ -175,7 +213,7 @@ t.test('GET /ws: a snapshot first, then only the changed rows, coalesced', async
   if (snapshot.type !== 'snapshot') throw new Error(`first message is ${snapshot.type}`)
   t.equal(snapshot.windowMs, W * 1000)
   t.equal(snapshot.rows.length, SEED.length, 'every row of the last 100 windows')
-  t.same(snapshot.rows[0], { windowStart: minute(4), category: 'Books', totalSales: '55.04', transactionCount: '9', updatedAt: snapshot.rows[0]!.updatedAt }, 'newest first, amounts as strings')
+  t.same(snapshot.rows[0], { windowStart: minute(4), category: 'Books', totalSales: '55.04', transactionCount: '9', updatedAt: snapshot.rows[0]!.updatedAt, closedAt: null }, 'newest first, amounts as strings')
   t.equal(snapshot.summary?.latestWindow?.totalSales, '10000000000000163.11', 'with the KPIs, summed by Postgres')
 
   // 50 commits in one tick touch two rows: one push, with each row's last totals.

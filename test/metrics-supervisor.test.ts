@@ -100,6 +100,15 @@ t.test('counts equal the ground truth; positions equal the partitions; counters 
     t.ok(value(s, 'tumbler_event_time_lag_seconds', labels)! > 60, `partition ${p}: event-time lag includes the 60 s lateness`)
   }
   t.equal(value(s, 'tumbler_partitions_assigned'), partitions)
+  const [fin] = await query<{ low: string; windows: string }>(
+    db.url,
+    'SELECT (SELECT low_watermark_ms FROM tumbler_topics WHERE topic = $1)::text AS low, (SELECT count(DISTINCT window_start) FROM category_sales WHERE closed_at IS NOT NULL)::text AS windows',
+    [topic],
+  )
+  t.equal(value(s, 'tumbler_low_watermark_seconds', { topic }), Number(fin!.low) / 1000, 'the low watermark as committed in tumbler_topics')
+  t.ok(Number(fin!.windows) > 0, `${fin!.windows} windows final`)
+  t.equal(value(s, 'tumbler_windows_closed_total'), Number(fin!.windows), 'windows closed: one per final window')
+  t.equal(value(s, 'tumbler_partitions_idle'), 0, 'no partition idle (IDLE_PARTITION_SECONDS 300)')
   t.ok(value(s, 'tumbler_consumer_rebalances_total')! >= 1, 'the group join is counted')
   for (const thread of ['main', 'actor-0', 'actor-1', 'writer']) {
     t.ok(value(s, 'tumbler_thread_busy_seconds_total', { thread })! > 0, `${thread}: busy time`)

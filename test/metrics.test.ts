@@ -107,9 +107,10 @@ t.test('collect() reads the bound sources at scrape time; promtool accepts the r
     lagSeconds: 2.5,
     eventTimeLagSeconds: 61,
     paused: false,
+    idle: false,
     ...over,
   })
-  let parts = [part(0, { paused: true }), part(1, { committed: 1000n, lagSeconds: 0 }), part(2, { highWatermark: null, lagSeconds: null, eventTimeLagSeconds: null })]
+  let parts = [part(0, { paused: true }), part(1, { committed: 1000n, lagSeconds: 0, idle: true }), part(2, { highWatermark: null, lagSeconds: null, eventTimeLagSeconds: null })]
   bindMetricSources({
     partitions: () => parts,
     threads: () => [
@@ -134,6 +135,7 @@ t.test('collect() reads the bound sources at scrape time; promtool accepts the r
   t.equal(value(s, 'tumbler_partition_committed_offset', { partition: '2' }), 400)
   t.equal(value(s, 'tumbler_partitions_assigned'), 3)
   t.equal(value(s, 'tumbler_partitions_paused'), 1)
+  t.equal(value(s, 'tumbler_partitions_idle'), 1)
   t.equal(value(s, 'tumbler_thread_mailbox_tasks', { thread: 'actor-0' }), 3)
   t.same([value(s, 'tumbler_postgres_pool_connections', { state: 'active' }), value(s, 'tumbler_postgres_pool_connections', { state: 'idle' })], [2, 1])
   t.equal(value(s, 'tumbler_postgres_pool_waiting_clients'), 2)

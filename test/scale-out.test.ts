@@ -1,20 +1,22 @@
 // Three supervisors in one consumer group share the partitions; one is killed with -9
 // mid-stream and the other two take its partitions over from the positions in Postgres.
 import t from 'tap'
-import { makeDataset } from './helpers/dataset.js'
+import { LATENESS_MS, makeDataset } from './helpers/dataset.js'
+import { assertQuietTopicFinal, closedRowChanges, finalityState, watchClosedRows } from './helpers/finality.js'
 import { activePartitions, ownerPid, producePaced, progressRows, waitStableSharing } from './helpers/group.js'
 import { committedRecords, createTopic, databaseFor, produce, startSupervisor, waitFor } from './helpers/harness.js'
 import { assertMatchesTruth, waitCaughtUp } from './helpers/verify.js'
 
-t.test('3 supervisors, one group: partitions shared, kill -9 one mid-stream, totals exact', async (t) => {
+t.test('3 supervisors, one group: partitions shared, kill -9 one mid-stream, totals exact, final rows never change', async (t) => {
   const partitions = 6
   const data = makeDataset(partitions, 20_000, 21)
   const total = data.records.length
   const topic = await createTopic(t, partitions)
   const db = databaseFor(t)
+  await watchClosedRows(db.url)
   // One actor each (2 cores for 3 supervisors, the broker and Postgres); a 4 s session so
-  // the dead member's partitions move on quickly.
-  const env = { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, ACTORS: '1', FLUSH_MS: '100', MAX_INFLIGHT_RECORDS: '4000', KAFKA_SESSION_TIMEOUT_MS: '4000' }
+  // the dead member's partitions move on quickly; idle partitions only once the stream is over.
+  const env = { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, ACTORS: '1', FLUSH_MS: '100', MAX_INFLIGHT_RECORDS: '4000', KAFKA_SESSION_TIMEOUT_MS: '4000', IDLE_PARTITION_SECONDS: '10' }
 
   // A third of the stream is there before the start; the rest arrives while they run.
   const before = Math.floor(total / 3)
@@ -38,6 +40,7 @@ t.test('3 supervisors, one group: partitions shared, kill -9 one mid-stream, tot
   const moved = shares[victim]!
   await waitFor(async () => (await committedRecords(db.url, topic)) >= total / 2, 'half the stream committed', 180_000, 20)
   const atKill = await progressRows(db.url, topic)
+  const closedAtKill = (await finalityState(db.url, topic)).closedRows
   const killedAt = Date.now()
   t.equal(await sups[victim]!.kill('SIGKILL'), -1, `kill -9 supervisor ${victim} (partitions ${moved.join(',')}) with ${sent.n} of ${total} produced`)
   const survivors = sups.filter((_, i) => i !== victim)
@@ -74,5 +77,8 @@ t.test('3 supervisors, one group: partitions shared, kill -9 one mid-stream, tot
   t.same(moved.filter((p) => !survivorPids.has(ownerPid(after.get(p)!.owner))), [], 'Postgres names a survivor as the owner of each moved partition')
   t.ok(moved.every((p) => BigInt(after.get(p)!.epoch) > BigInt(atKill.get(p)!.epoch)), 'each moved partition was claimed under a new epoch')
   await assertMatchesTruth(t, db.url, topic, data.truth)
+  t.ok(closedAtKill > 0, `windows became final while three supervisors committed (${closedAtKill} rows before the kill)`)
+  await assertQuietTopicFinal(t, db.url, topic, LATENESS_MS)
+  t.same(await closedRowChanges(db.url), [], 'no final row changed, with three writers and a kill -9')
   for (const s of survivors) t.equal(await s.kill('SIGTERM'), 0, 'survivor exits 0 on SIGTERM')
 })

@@ -176,6 +176,39 @@ t.test('the live page in Chromium: same totals as Postgres, both charts, survive
   await waitFor(async () => JSON.stringify(await pageRows(page, stableFrom, stableTo)) === JSON.stringify(want), 'settled windows equal to Postgres', 10_000)
   t.same(await pageRows(page, stableFrom, stableTo), want, 'with the producer running, settled windows on the page equal Postgres to the cent')
 
+  // Final and provisional (CONTRACT "Window semantics"): what Postgres closed shows as final;
+  // the live window is provisional on the KPI card, in the table and as the chart's last point.
+  const [committedLow] = await query<{ ms: string | null }>(db.url, 'SELECT low_watermark_ms::text AS ms FROM tumbler_topics WHERE topic = $1', [topic])
+  t.ok(committedLow?.ms, 'windows become final while the producer runs')
+  const lowMs = Number(committedLow!.ms)
+  await waitFor(async () => (await page.evaluate(() => window.tumbler.store.lowWatermarkMs)) >= lowMs, 'the page to know the low watermark', 10_000)
+  const marks: { rows: [string, string, boolean][]; latestTag: string; finalWindow: string; finalCents: string; latestMs: number } = await page.evaluate(() => ({
+    rows: [...document.querySelectorAll('#table-body tr')].map((tr: any) => [tr.dataset.window, tr.dataset.final, tr.classList.contains('provisional')]),
+    latestTag: document.getElementById('latest-tag').textContent,
+    finalWindow: document.getElementById('kpi-final-sales').dataset.window,
+    finalCents: document.getElementById('kpi-final-sales').dataset.cents,
+    latestMs: window.tumbler.store.latestMs,
+  }))
+  const closedBefore = marks.rows.filter(([w]) => Date.parse(w) + W <= lowMs)
+  t.ok(closedBefore.length > 0 && closedBefore.every(([, final, provisional]) => final === 'true' && !provisional), `${closedBefore.length} table rows of windows ending by the committed low watermark show as final`)
+  const liveRows = marks.rows.filter(([w]) => Date.parse(w) === marks.latestMs)
+  t.ok(liveRows.length > 0 && liveRows.every(([, final, provisional]) => final === 'false' && provisional), 'the rows of the live window show as provisional (italic)')
+  t.equal(marks.latestTag, 'provisional', 'the live window’s KPI card says provisional')
+  const [finalDb] = await query<{ cents: string; open: string }>(
+    db.url,
+    'SELECT (sum(total_sales) * 100)::bigint::text AS cents, count(*) FILTER (WHERE closed_at IS NULL)::text AS open FROM category_sales WHERE window_start = $1',
+    [marks.finalWindow],
+  )
+  t.same([marks.finalCents, finalDb!.open], [finalDb!.cents, '0'], `the latest final window card (${marks.finalWindow}) shows Postgres' final totals to the cent`)
+  const chart = await page.evaluate(() => {
+    const l = window.tumbler.line
+    const last = l.xs.length - 1
+    return { provisionalFrom: l.provisionalFrom, points: l.xs.length, drawn: l.provisionalDrawn, solidLast: l.plot.data[1][last], exactLast: l.exact[0][last] }
+  })
+  t.ok(chart.provisionalFrom < chart.points && chart.provisionalFrom > 0, `the chart has final points and provisional ones from index ${chart.provisionalFrom} of ${chart.points}`)
+  t.ok(chart.drawn > 0, `${chart.drawn} provisional points drawn dashed and hollow`)
+  t.ok(chart.solidLast === null && chart.exactLast !== null, 'the last point is left out of the solid line (and drawn as provisional)')
+
   // The line chart drew its first series (its colour is on the canvas), with a legend.
   const seriesPixels = await page.evaluate(() => {
     const { ctx } = window.tumbler.line.plot
@@ -212,6 +245,11 @@ t.test('the live page in Chromium: same totals as Postgres, both charts, survive
   await waitFor(async () => (await page.evaluate(() => window.tumbler.line.plot.width)) <= 390, 'the chart to fit a phone')
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
   t.ok(overflow <= 0, `no sideways scrolling at phone width (overflow ${overflow} px)`)
+  const table = await page.evaluate(() => {
+    const wrap = document.querySelector('.table-wrap')
+    return { scroll: wrap.scrollWidth - wrap.clientWidth, cut: [...document.querySelectorAll('thead th')].filter((th: any) => th.getBoundingClientRect().right > wrap.getBoundingClientRect().right + 0.5).map((th: any) => th.textContent) }
+  })
+  t.same(table, { scroll: 0, cut: [] }, 'at 390 px the table fits: every column, Count and Updated included, is on screen')
   await page.screenshot({ path: path.join(ARTIFACTS, 'ui-phone.png'), fullPage: true })
   await page.setViewportSize({ width: 1280, height: 900 })
 

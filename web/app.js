@@ -1,8 +1,9 @@
 // The live page: one WebSocket (/ws) whose first message is a snapshot and whose later
 // messages are the rows each commit changed, plus KPIs. Reconnects by itself with
 // backoff; while the feed is down it asks /api/summary, so the state shown stays true.
+// Windows still open are marked provisional: their totals can still change; final ones never.
 import { LineChart, renderBars } from './charts.js'
-import { integer, localTime, money, moneyCents, utc } from './format.js'
+import { integer, localTime, money, moneyCents, toCents, utc } from './format.js'
 import { Store } from './store.js'
 
 const $ = (id) => document.getElementById(id)
@@ -22,7 +23,7 @@ const STATES = {
 
 const store = new Store()
 const line = new LineChart($('line'))
-const debug = { store, line, pushes: [], messages: 0, snapshots: 0, connection: 'connecting', summary: null }
+const debug = { store, line, pushes: [], closed: [], messages: 0, snapshots: 0, connection: 'connecting', summary: null }
 window.tumbler = debug // for the browser tests and the curious
 
 let socket = null
@@ -90,6 +91,10 @@ function onMessage(msg, receivedAtMs) {
       debug.pushes.push({ committedAtMs: msg.committedAtMs, lastCommittedAtMs: msg.lastCommittedAtMs, sentAtMs: msg.sentAtMs, receivedAtMs, commits: msg.commits, rows: msg.rows.length })
       if (debug.pushes.length > 5000) debug.pushes.splice(0, 1000)
     }
+  } else if (msg.type === 'windows_closed') {
+    store.setLowWatermark(msg.lowWatermark)
+    debug.closed.push(...msg.windows.map((w) => w.windowStart))
+    if (debug.closed.length > 5000) debug.closed.splice(0, 1000)
   } else if (msg.type === 'stats') {
     showSummary(msg.summary)
     return
@@ -114,14 +119,37 @@ function render() {
   setKpi('kpi-latest-sales', latest === null ? '—' : moneyCents(inLatest.cents), inLatest.cents)
   $('kpi-latest-count').textContent = latest === null ? 'no windows yet' : `${integer(inLatest.count)} transactions`
   setTime($('kpi-latest-start'), latest, latest === null ? '' : `window from ${localTime(latest)}`)
+  setFinality($('latest-tag'), latest !== null && store.isFinal(latest))
+  renderFinalKpi()
   setKpi('kpi-range-sales', moneyCents(inRange.cents), inRange.cents)
   $('kpi-range-count').textContent = `${integer(inRange.count)} transactions in ${store.windowStarts().length} windows`
   $('range-title').textContent = `Last ${store.windows} windows of ${store.windowMs / 1000} s`
   setTime($('bars-window'), latest, latest === null ? 'no data yet' : localTime(latest))
+  setFinality($('bars-tag'), latest !== null && store.isFinal(latest))
   renderBars($('bars'), latestRows)
   line.update(store)
   renderTable()
   fresh = new Set()
+}
+
+/** A tag that says whether the figures next to it can still change. */
+function setFinality(el, final) {
+  el.dataset.final = String(final)
+  el.textContent = final ? 'final' : 'provisional'
+  el.title = final ? 'this window is final: its totals never change again' : 'this window is still open: its totals can still change'
+}
+
+/** The newest final window: from the rows held, else (all held windows open) from the summary. */
+function renderFinalKpi() {
+  const ms = store.latestFinalMs()
+  const fromSummary = ms === null ? debug.summary?.latestFinalWindow : null
+  const cents = ms !== null ? store.totals((r) => r.windowStartMs === ms).cents : fromSummary ? toCents(fromSummary.totalSales) : null
+  const count = ms !== null ? store.totals((r) => r.windowStartMs === ms).count : fromSummary ? BigInt(fromSummary.transactionCount) : null
+  const start = ms ?? (fromSummary ? Date.parse(fromSummary.start) : null)
+  setKpi('kpi-final-sales', cents === null ? '—' : moneyCents(cents), cents ?? 0n)
+  $('kpi-final-sales').dataset.window = start === null ? '' : new Date(start).toISOString()
+  $('kpi-final-count').textContent = count === null ? 'no final window yet' : `${integer(count)} transactions`
+  setTime($('kpi-final-start'), start, start === null ? '' : `window from ${localTime(start)}`)
 }
 
 function setKpi(id, text, cents) {
@@ -140,11 +168,15 @@ function renderTable() {
   const rows = store.newest(TABLE_ROWS).map((r) => {
     const tr = document.createElement('tr')
     const k = `${r.windowStartMs}\u0000${r.category}`
-    if (fresh.has(k)) tr.className = 'fresh'
+    if (fresh.has(k)) tr.classList.add('fresh')
     tr.dataset.window = new Date(r.windowStartMs).toISOString()
     tr.dataset.category = r.category
     tr.dataset.total = r.totalSales
     tr.dataset.count = r.count.toString()
+    const final = store.isFinal(r.windowStartMs)
+    tr.dataset.final = String(final)
+    if (!final) tr.classList.add('provisional')
+    tr.title = final ? 'final' : 'provisional: the window is still open'
     const cells = [
       [localTime(r.windowStartMs), utc(r.windowStartMs)],
       [r.category, null],
@@ -165,6 +197,7 @@ function renderTable() {
 
 function showSummary(s) {
   debug.summary = s
+  if (store.setLowWatermark(s.lowWatermark ?? null)) queueRender()
   const [words, tone] = STATES[s.pipeline.state] ?? [s.pipeline.state, 'warn']
   const el = $('state')
   el.dataset.state = s.pipeline.state

@@ -1,7 +1,8 @@
 // The two charts: sales per category over the last windows (uPlot, one series per
 // category) and sales by category in the current window (HTML bars, so long category
 // names wrap and every amount is text). Plotted values are floats for pixel positions
-// only; every figure a reader sees comes from the exact decimal strings.
+// only; every figure a reader sees comes from the exact decimal strings. Windows still open
+// (provisional) are left out of uPlot's lines and drawn over them, dashed with hollow points.
 import uPlot from '/vendor/uPlot.esm.js'
 import { centsToDecimal, integer, localTime, money, moneyCents, moneyCompact, utc } from './format.js'
 
@@ -18,6 +19,10 @@ export class LineChart {
     /** exact[seriesIndex][pointIndex] = decimal string (or null) shown in legend and tooltip */
     this.exact = []
     this.xs = []
+    /** Index of the first provisional window in xs (xs.length: none); what the last draw showed. */
+    this.provisionalFrom = 0
+    this.provisionalDrawn = 0
+    this.yMax = 0
     this.tooltip = document.createElement('div')
     this.tooltip.className = 'tooltip'
     this.tooltip.hidden = true
@@ -51,7 +56,11 @@ export class LineChart {
         return any ? centsToDecimal(cents) : null
       }),
     )
-    const data = [starts.map((ms) => ms / 1000), ...this.exact.map((col) => col.map((v) => (v === null ? null : Number(v))))]
+    // Final windows come first: the low watermark only moves forward, past the oldest open ones.
+    this.provisionalFrom = starts.findIndex((w) => !store.isFinal(w))
+    if (this.provisionalFrom === -1) this.provisionalFrom = starts.length
+    this.yMax = Math.max(0, ...this.exact.flatMap((col) => col.map((v) => (v === null ? 0 : Number(v)))))
+    const data = [starts.map((ms) => ms / 1000), ...this.exact.map((col) => col.map((v, i) => (v === null || i >= this.provisionalFrom ? null : Number(v))))]
     if (!this.plot || categories.join('\u0000') !== this.categories.join('\u0000')) this.create(categories, data)
     else this.plot.setData(data)
   }
@@ -72,16 +81,63 @@ export class LineChart {
       focus: { alpha: 0.35 },
       legend: { live: true },
       // Sales from zero, so a small dip does not look like a crash.
-      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.08 : 1] } },
+      // The provisional points are not in uPlot's data: the range covers them too.
+      scales: { x: { time: true }, y: { range: () => [0, this.yMax > 0 ? this.yMax * 1.08 : 1] } },
       axes: [{ space: 70 }, { size: 70, values: (_u, ticks) => ticks.map((v) => moneyCompact(v)) }],
       series: [
         { label: 'Window', value: (_u, _v, _s, idx) => (this.xs.length ? localTime(this.xs[at(idx)]) : '—') },
         ...categories.map((c, i) => ({ label: c, stroke: PALETTE[i % PALETTE.length], width: 2, points: { show: data[0].length < 30 }, spanGaps: false, value: exactValue })),
       ],
-      hooks: { setCursor: [(u) => this.showTooltip(u)] },
+      hooks: { setCursor: [(u) => this.showTooltip(u)], draw: [(u) => this.drawProvisional(u)] },
     }
     this.plot = new uPlot(opts, data, this.el)
     this.plot.over.appendChild(this.tooltip)
+  }
+
+  /** Each series from its last final point through the provisional ones: dashed, hollow points. */
+  drawProvisional(u) {
+    this.provisionalDrawn = 0
+    const from = this.provisionalFrom
+    if (from >= this.xs.length) return
+    const { ctx } = u
+    const px = uPlot.pxRatio
+    ctx.save()
+    ctx.beginPath()
+    ctx.rect(u.bbox.left, u.bbox.top, u.bbox.width, u.bbox.height)
+    ctx.clip()
+    ctx.lineWidth = 2 * px
+    this.categories.forEach((_c, i) => {
+      if (!u.series[i + 1].show) return
+      const col = this.exact[i]
+      const at = (k) => [u.valToPos(this.xs[k] / 1000, 'x', true), u.valToPos(Number(col[k]), 'y', true)]
+      ctx.strokeStyle = PALETTE[i % PALETTE.length]
+      ctx.setLineDash([5 * px, 4 * px])
+      ctx.beginPath()
+      let drawing = false
+      for (let k = Math.max(0, from - 1); k < this.xs.length; k++) {
+        if (col[k] == null) {
+          drawing = false
+          continue
+        }
+        const [x, y] = at(k)
+        if (drawing) ctx.lineTo(x, y)
+        else ctx.moveTo(x, y)
+        drawing = true
+      }
+      ctx.stroke()
+      ctx.setLineDash([])
+      ctx.fillStyle = '#fff'
+      for (let k = from; k < this.xs.length; k++) {
+        if (col[k] == null) continue
+        const [x, y] = at(k)
+        ctx.beginPath()
+        ctx.arc(x, y, 3.5 * px, 0, 2 * Math.PI)
+        ctx.fill()
+        ctx.stroke()
+        this.provisionalDrawn++
+      }
+    })
+    ctx.restore()
   }
 
   /** A tooltip at the cursor with the window and every category's exact amount. */
@@ -95,7 +151,7 @@ export class LineChart {
     this.tooltip.replaceChildren()
     const head = document.createElement('div')
     head.className = 'tooltip-head'
-    head.textContent = `${localTime(ms)} (${utc(ms)})`
+    head.textContent = `${localTime(ms)} (${utc(ms)})${idx >= this.provisionalFrom ? ', provisional' : ''}`
     this.tooltip.append(head)
     this.categories.forEach((c, i) => {
       const v = this.exact[i][idx]

@@ -2,6 +2,9 @@
 // a snapshot replaces it, an update upserts rows. Each row carries its absolute totals and
 // a row's transaction count only grows, so the larger count wins: a row held back during
 // a snapshot cannot move a newer one back. The window slides as newer windows arrive.
+// A window is final once its end is at or before the topic's low watermark (CONTRACT
+// "Window semantics"): the snapshot's summary, `windows_closed` and `stats` tell it, and it
+// never moves back.
 import { toCents } from './format.js'
 
 const key = (windowStartMs, category) => `${windowStartMs}\u0000${category}`
@@ -14,6 +17,8 @@ export class Store {
     this.rows = new Map()
     this.latestMs = null
     this.truncated = false
+    /** The topic's low watermark (ms), null until known. */
+    this.lowWatermarkMs = null
   }
 
   reset(snapshot) {
@@ -22,7 +27,28 @@ export class Store {
     this.truncated = snapshot.truncated
     this.rows.clear()
     this.latestMs = null
+    this.setLowWatermark(snapshot.summary?.lowWatermark ?? null)
     return this.apply(snapshot.rows)
+  }
+
+  /** An ISO low watermark (or null); a lower one than known changes nothing. Returns whether it moved. */
+  setLowWatermark(iso) {
+    const ms = iso === null ? null : Date.parse(iso)
+    if (ms === null || (this.lowWatermarkMs !== null && ms <= this.lowWatermarkMs)) return false
+    this.lowWatermarkMs = ms
+    return true
+  }
+
+  /** Whether the window starting at this time is final: its totals never change again. */
+  isFinal(windowStartMs) {
+    return this.lowWatermarkMs !== null && windowStartMs + this.windowMs <= this.lowWatermarkMs
+  }
+
+  /** The newest final window held, or null. */
+  latestFinalMs() {
+    let latest = null
+    for (const r of this.rows.values()) if (this.isFinal(r.windowStartMs) && (latest === null || r.windowStartMs > latest)) latest = r.windowStartMs
+    return latest
   }
 
   /** Upserts rows; returns the keys that changed. */

@@ -20,12 +20,20 @@ export function windowStart(eventMs: number, windowMs: number): number {
 }
 
 /**
- * A record is late when its partition's watermark (largest event time seen minus the
- * lateness) is at or past the end of the record's window.
+ * A partition's watermark (CONTRACT "Window semantics"): the largest event time seen in it
+ * minus the lateness, or the value an idle advance raised it to, whichever is later; null
+ * while it has neither.
  */
-export function isLate(eventMs: number, maxEventMs: number | null, rules: WindowRules): boolean {
-  if (maxEventMs === null) return false
-  return windowStart(eventMs, rules.windowMs) + rules.windowMs <= maxEventMs - rules.latenessMs
+export function watermark(maxEventMs: number | null, idleWatermarkMs: number | null, latenessMs: number): number | null {
+  const fromEvents = maxEventMs === null ? null : maxEventMs - latenessMs
+  if (fromEvents === null) return idleWatermarkMs
+  return idleWatermarkMs === null || fromEvents > idleWatermarkMs ? fromEvents : idleWatermarkMs
+}
+
+/** A record is late when its partition's watermark is at or past the end of the record's window. */
+export function isLate(eventMs: number, watermarkMs: number | null, windowMs: number): boolean {
+  if (watermarkMs === null) return false
+  return windowStart(eventMs, windowMs) + windowMs <= watermarkMs
 }
 
 /** The timestamptz range Postgres stores (4714-11-24 BC) and JS Date's upper end (it is below Postgres'). */
@@ -52,18 +60,35 @@ export class PartitionState {
   /** windowStartMs → category → accumulator */
   private deltas = new Map<number, Map<string, Accumulator>>()
   private rejected: RejectedRecord[] = []
+  /** watermark(maxEventMs, idleWatermarkMs, lateness), kept up to date. */
+  private watermarkMs: number | null
 
   constructor(
     readonly partition: number,
     readonly epoch: string,
     nextOffset: number,
     private maxEventMs: number | null,
+    private idleWatermarkMs: number | null,
     private readonly rules: WindowRules,
     /** TIMESTAMP_DEFAULT_ZONE: the zone of a `timestamp` written without one. */
     private readonly zone: Zone = UTC,
   ) {
     this.fromOffset = nextOffset
     this.nextOffset = nextOffset
+    this.watermarkMs = watermark(maxEventMs, idleWatermarkMs, rules.latenessMs)
+  }
+
+  /**
+   * Takes an idle advance the writer committed from `fromOffset` on (AdvanceTask). Refused
+   * (false) once a record at or past that offset was read: it was judged against the old
+   * watermark, so the fence refuses this state's next flush and the partition is claimed
+   * again. A watermark never moves back.
+   */
+  advance(fromOffset: number, idleWatermarkMs: number): boolean {
+    if (this.nextOffset !== fromOffset || this.records !== 0) return false
+    if (this.idleWatermarkMs === null || idleWatermarkMs > this.idleWatermarkMs) this.idleWatermarkMs = idleWatermarkMs
+    this.watermarkMs = watermark(this.maxEventMs, this.idleWatermarkMs, this.rules.latenessMs)
+    return true
   }
 
   /** Counts or rejects one record. Records below the next offset were already counted and are skipped. */
@@ -81,10 +106,13 @@ export class PartitionState {
     if (eventMs - kafkaTimestampMs > this.rules.futureMs) {
       return this.reject(r, RejectReason.FUTURE, `event time ${new Date(eventMs).toISOString()} is more than ${this.rules.futureMs / 1000}s after the Kafka timestamp ${isoTime(kafkaTimestampMs)}`)
     }
-    if (isLate(eventMs, this.maxEventMs, this.rules)) {
-      return this.reject(r, RejectReason.LATE, `window ${new Date(windowStart(eventMs, this.rules.windowMs)).toISOString()} closed: watermark ${new Date(this.maxEventMs! - this.rules.latenessMs).toISOString()}`)
+    if (isLate(eventMs, this.watermarkMs, this.rules.windowMs)) {
+      return this.reject(r, RejectReason.LATE, `window ${new Date(windowStart(eventMs, this.rules.windowMs)).toISOString()} closed: watermark ${new Date(this.watermarkMs!).toISOString()}`)
     }
-    if (this.maxEventMs === null || eventMs > this.maxEventMs) this.maxEventMs = eventMs
+    if (this.maxEventMs === null || eventMs > this.maxEventMs) {
+      this.maxEventMs = eventMs
+      if (this.watermarkMs === null || eventMs - this.rules.latenessMs > this.watermarkMs) this.watermarkMs = eventMs - this.rules.latenessMs
+    }
     const start = windowStart(eventMs, this.rules.windowMs)
     let byCategory = this.deltas.get(start)
     if (!byCategory) this.deltas.set(start, (byCategory = new Map()))
@@ -124,6 +152,7 @@ export class PartitionState {
       fromOffset: String(this.fromOffset),
       nextOffset: String(this.nextOffset),
       maxEventMs: this.maxEventMs,
+      idleWatermarkMs: this.idleWatermarkMs,
       records: this.records,
       minAppendMs: this.minAppendMs,
       appendTimes: [...this.appendTimes],

@@ -27,10 +27,11 @@ const fault = faultCounter(data.faults, `actor${data.index}`, new Int32Array(dat
 reportThreadStats(`actor-${data.index}`)
 const partitions = new Map<number, PartitionState>()
 
+/** One task; the reply of ADVANCE is 1 if the actor took the advance, 0 if not. */
 export default function handle(msg: ActorMessage): Flush | number | null {
   switch (msg.type) {
     case ActorTask.ASSIGN:
-      partitions.set(msg.partition, new PartitionState(msg.partition, msg.epoch, Number(msg.nextOffset), msg.maxEventMs, rules, zone))
+      partitions.set(msg.partition, new PartitionState(msg.partition, msg.epoch, Number(msg.nextOffset), msg.maxEventMs, msg.idleWatermarkMs, rules, zone))
       return null
     case ActorTask.BATCH: {
       fault('batch')
@@ -49,6 +50,10 @@ export default function handle(msg: ActorMessage): Flush | number | null {
         if (f) out.push(f)
       }
       return { partitions: out }
+    }
+    case ActorTask.ADVANCE: {
+      const state = partitions.get(msg.partition)
+      return state?.epoch === msg.epoch && state.advance(Number(msg.fromOffset), msg.idleWatermarkMs) ? 1 : 0
     }
     case ActorTask.RELEASE: {
       const state = partitions.get(msg.partition)

@@ -5,18 +5,26 @@ import { workerData } from 'node:worker_threads'
 import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
 import { log } from '../src/log.js'
-import { ThreadCounter, type CommitResult, type CommitTask, type CommittedPartition, type CommittedRow, type PartitionFlush, type RejectedRecord } from '../src/protocol.js'
+import { ThreadCounter, type AdvancedPartition, type CommitResult, type CommitTask, type CommittedPartition, type CommittedRow, type PartitionFlush, type RejectedRecord } from '../src/protocol.js'
 import { faultCounter } from './faults.js'
+import { idleAdvances, lowWatermark, type PartitionProgress } from './finality.js'
 import { countInThread, reportThreadStats } from '../src/thread-stats.js'
 
 // The batching writer: turns the flushes of all actors into ONE Postgres transaction that
 // adds their deltas to category_sales, stores their rejected records and moves their
-// partitions' next_offset, behind the epoch/offset fence. Runs alone in its own
-// single-thread piscina pool, so commits never overlap.
+// partitions' next_offset, behind the epoch/offset fence; then, in the same transaction,
+// applies idle advances and closes the windows the topic's new low watermark passed
+// (closed_at, NOTIFY tumbler_windows_closed). Runs alone in its own single-thread piscina
+// pool, so commits never overlap.
+
+/** The channel of the NOTIFY sent by a transaction that closed windows (CONTRACT "Window semantics"). */
+export const WINDOWS_CLOSED_CHANNEL = 'tumbler_windows_closed'
 
 export interface WriterData {
   databaseUrl: string
   windowMs: number
+  /** LATENESS_SECONDS in ms: a partition's watermark is its largest event time minus this. */
+  latenessMs: number
   faults: string
   /** One Int32 shared with the supervisor: set once the injected fault has fired. */
   faultFired: SharedArrayBuffer
@@ -78,6 +86,8 @@ interface Group {
   fromOffset: string
   nextOffset: string
   maxEventMs: number | null
+  /** The idle watermark the first flush was judged against (the fence compares it with the stored one). */
+  idleWatermarkMs: number | null
   flushes: PartitionFlush[]
 }
 
@@ -88,7 +98,7 @@ function groupFlushes(flushes: PartitionFlush[]): Group[] {
     const key = `${f.partition}:${f.epoch}`
     const g = groups.get(key)
     if (!g) {
-      groups.set(key, { partition: f.partition, epoch: f.epoch, fromOffset: f.fromOffset, nextOffset: f.nextOffset, maxEventMs: f.maxEventMs, flushes: [f] })
+      groups.set(key, { partition: f.partition, epoch: f.epoch, fromOffset: f.fromOffset, nextOffset: f.nextOffset, maxEventMs: f.maxEventMs, idleWatermarkMs: f.idleWatermarkMs, flushes: [f] })
       continue
     }
     if (g.nextOffset !== f.fromOffset) throw new Error(`flushes of partition ${f.partition} do not chain: ${g.nextOffset} then ${f.fromOffset}`)
@@ -123,10 +133,16 @@ async function commitOnce(task: CommitTask): Promise<Omit<CommitResult, 'attempt
     ),
   )
   if (rejectedLines.length > 0) await copyRows(c, 'COPY stage_rejected (partition, epoch, "offset", reason, detail, payload, kafka_timestamp_ms) FROM STDIN', rejectedLines)
-  // Lock the progress rows in partition order (no deadlock between writers), then fence.
-  const { rows: progress } = await c.query<{ partition: number; epoch: string; next_offset: string }>(
-    'SELECT partition, epoch, next_offset FROM tumbler_progress WHERE topic = $1 AND partition = ANY($2::int[]) ORDER BY partition FOR UPDATE',
-    [task.topic, [...new Set(groups.map((g) => g.partition))]],
+  // The topic's lock first: it serialises the writers of all supervisors of the topic, so the
+  // progress rows read below are the committed state of every partition (what the low
+  // watermark and the idle advances are computed from). Nothing before it takes a lock, and
+  // every writer takes it first: no deadlock. Advisory: held in memory, nothing written.
+  await c.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [TOPIC_LOCK_CLASS, task.topic])
+  // Then this commit's progress rows, in partition order, and the fence.
+  const mine = [...new Set([...groups.map((g) => g.partition), ...task.idle.map((i) => i.partition)])]
+  const { rows: progress } = await c.query<ProgressRow>(
+    `SELECT ${PROGRESS_COLUMNS} FROM tumbler_progress WHERE topic = $1 AND partition = ANY($2::int[]) ORDER BY partition FOR UPDATE`,
+    [task.topic, mine],
   )
   const stored = new Map(progress.map((r) => [r.partition, r]))
   const accepted: Group[] = []
@@ -136,6 +152,7 @@ async function commitOnce(task: CommitTask): Promise<Omit<CommitResult, 'attempt
     if (!row) fenced.push({ partition: g.partition, epoch: g.epoch, reason: 'partition was never claimed' })
     else if (row.epoch !== g.epoch) fenced.push({ partition: g.partition, epoch: g.epoch, reason: `stale epoch ${g.epoch}, owner holds ${row.epoch}` })
     else if (row.next_offset !== g.fromOffset) fenced.push({ partition: g.partition, epoch: g.epoch, reason: `flush starts at ${g.fromOffset}, stored next offset is ${row.next_offset}` })
+    else if (row.idle_watermark_ms !== msText(g.idleWatermarkMs)) fenced.push({ partition: g.partition, epoch: g.epoch, reason: `idle advance to ${row.idle_watermark_ms} committed after these records were judged against ${g.idleWatermarkMs}` })
     else accepted.push(g)
   }
 
@@ -205,13 +222,100 @@ async function commitOnce(task: CommitTask): Promise<Omit<CommitResult, 'attempt
       `UPDATE tumbler_progress p SET next_offset = v.next_offset, max_event_ms = v.max_event_ms, updated_at = now()
          FROM unnest($2::int[], $3::bigint[], $4::bigint[]) AS v(partition, next_offset, max_event_ms)
         WHERE p.topic = $1 AND p.partition = v.partition`,
-      [task.topic, accepted.map((g) => g.partition), accepted.map((g) => g.nextOffset), accepted.map((g) => (g.maxEventMs === null ? null : String(g.maxEventMs)))],
+      [task.topic, accepted.map((g) => g.partition), accepted.map((g) => g.nextOffset), accepted.map((g) => msText(g.maxEventMs))],
     )
   }
+  const { advanced, lowWatermarkMs, closedWindows } = await finality(c, task, accepted, stored)
   await c.query('COMMIT')
   fault('commit') // test hook: dying here leaves the main thread not knowing the outcome
   const committed: CommittedPartition[] = accepted.map((g) => ({ partition: g.partition, epoch: g.epoch, nextOffset: g.nextOffset, maxEventMs: g.maxEventMs }))
-  return { committed, fenced, rows, rejected: rejected.length, rejectedByReason, counted, appendTimes: [...appendTimes] }
+  return { committed, fenced, rows, rejected: rejected.length, rejectedByReason, counted, appendTimes: [...appendTimes], advanced, lowWatermarkMs, closedWindows }
+}
+
+interface ProgressRow {
+  partition: number
+  epoch: string
+  next_offset: string
+  max_event_ms: string | null
+  idle_watermark_ms: string | null
+  idle_from_offset: string | null
+}
+
+const PROGRESS_COLUMNS = 'partition, epoch, next_offset, max_event_ms, idle_watermark_ms, idle_from_offset'
+
+const msText = (ms: number | null): string | null => (ms === null ? null : String(ms))
+const msOf = (text: string | null): number | null => (text === null ? null : Number(text))
+
+/** First key of the per-topic advisory lock (the second is hashtext(topic)): "tmbl". */
+const TOPIC_LOCK_CLASS = 0x746d626c
+
+/**
+ * The finality step, last in the transaction (CONTRACT "Window semantics"): records the idle
+ * reports, raises idle partitions' watermarks, and when the topic's low watermark moves,
+ * stores it and closes every open row whose window ends at or before it, with one NOTIFY.
+ * Runs under the topic's lock: the rows it reads are every partition's committed state.
+ */
+async function finality(c: pg.Client, task: CommitTask, accepted: Group[], locked: Map<number, ProgressRow>): Promise<{ advanced: AdvancedPartition[]; lowWatermarkMs: number | null; closedWindows: number[] }> {
+  // The stored low watermark, with the rows of the partitions this commit did not lock (one row with nulls if none).
+  const { rows: read } = await c.query<ProgressRow & { stored_low: string | null }>(
+    `SELECT t.stored_low, p.partition, p.epoch, p.next_offset, p.max_event_ms, p.idle_watermark_ms, p.idle_from_offset
+       FROM (SELECT (SELECT low_watermark_ms FROM tumbler_topics WHERE topic = $1) AS stored_low) AS t
+       LEFT JOIN tumbler_progress p ON p.topic = $1 AND NOT (p.partition = ANY($2::int[]))`,
+    [task.topic, [...locked.keys()]],
+  )
+  const storedLow = msOf(read[0]!.stored_low)
+  const others = read.filter((r) => r.partition !== null)
+  // Every partition's row as this transaction leaves it.
+  const state = new Map<number, PartitionProgress & { epoch: string }>()
+  for (const r of [...locked.values(), ...others]) {
+    state.set(r.partition, { partition: r.partition, epoch: r.epoch, nextOffset: r.next_offset, maxEventMs: msOf(r.max_event_ms), idleWatermarkMs: msOf(r.idle_watermark_ms), idleFromOffset: r.idle_from_offset })
+  }
+  for (const g of accepted) Object.assign(state.get(g.partition)!, { nextOffset: g.nextOffset, maxEventMs: g.maxEventMs })
+  // An idle report counts while its owner still holds the partition at that position.
+  const idle = task.idle.filter((i) => state.get(i.partition)?.epoch === i.epoch && state.get(i.partition)!.nextOffset === i.offset)
+  for (const i of idle) state.get(i.partition)!.idleFromOffset = i.offset
+  const rows = [...state.values()]
+  const raised = idleAdvances(rows, idle.map((i) => i.partition), task.partitionCount, data.latenessMs)
+  const advanced: AdvancedPartition[] = []
+  const changed = idle.filter((i) => raised.has(i.partition) || locked.get(i.partition)!.idle_from_offset !== i.offset)
+  for (const i of idle) {
+    const w = raised.get(i.partition)
+    if (w === undefined) continue
+    state.get(i.partition)!.idleWatermarkMs = w
+    advanced.push({ partition: i.partition, epoch: i.epoch, fromOffset: i.offset, idleWatermarkMs: w })
+  }
+  if (changed.length > 0) {
+    await c.query(
+      `UPDATE tumbler_progress p SET idle_from_offset = v.idle_from_offset, idle_watermark_ms = GREATEST(p.idle_watermark_ms, v.idle_watermark_ms)
+         FROM unnest($2::int[], $3::bigint[], $4::bigint[]) AS v(partition, idle_from_offset, idle_watermark_ms)
+        WHERE p.topic = $1 AND p.partition = v.partition`,
+      [task.topic, changed.map((i) => i.partition), changed.map((i) => i.offset), changed.map((i) => msText(raised.get(i.partition) ?? null))],
+    )
+  }
+
+  // A watermark never moves back: a lower value (fewer partitions known, a longer LATENESS) keeps the stored one.
+  const computed = lowWatermark(rows, task.partitionCount, data.latenessMs)
+  if (computed === null || (storedLow !== null && computed <= storedLow)) return { advanced, lowWatermarkMs: storedLow, closedWindows: [] }
+  // Stored, and every open row it passed closed, in one statement.
+  const { rows: closed } = await c.query<{ window_start_ms: string; window_end_ms: string }>(
+    `WITH low AS (
+       INSERT INTO tumbler_topics AS t (topic, low_watermark_ms) VALUES ($1, $2)
+       ON CONFLICT (topic) DO UPDATE SET low_watermark_ms = GREATEST(t.low_watermark_ms, EXCLUDED.low_watermark_ms), updated_at = now()),
+     closed AS (
+       UPDATE category_sales SET closed_at = now()
+        WHERE closed_at IS NULL AND window_end <= 'epoch'::timestamptz + $2::bigint * interval '1 millisecond'
+        RETURNING window_start, window_end)
+     SELECT DISTINCT (extract(epoch FROM window_start) * 1000)::bigint AS window_start_ms, (extract(epoch FROM window_end) * 1000)::bigint AS window_end_ms
+       FROM closed ORDER BY 1`,
+    [task.topic, computed],
+  )
+  const closedWindows = closed.map((r) => Number(r.window_start_ms))
+  if (closed.length > 0) {
+    // One NOTIFY per closing transaction, delivered when it commits: every window in [windowStart, windowEnd) with rows is final now.
+    const payload = { windowStart: new Date(closedWindows[0]!).toISOString(), windowEnd: new Date(Number(closed.at(-1)!.window_end_ms)).toISOString() }
+    await c.query('SELECT pg_notify($1, $2)', [WINDOWS_CLOSED_CHANNEL, JSON.stringify(payload)])
+  }
+  return { advanced, lowWatermarkMs: computed, closedWindows }
 }
 
 async function copyRows(c: pg.Client, sql: string, lines: string[]): Promise<void> {

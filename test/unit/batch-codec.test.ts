@@ -157,7 +157,7 @@ t.test('a UTF-8 BOM: the actor counts the record past it, and a rejected one kee
   const bad = Buffer.concat([bom, Buffer.from('{"product_category":"","amount":1.5,"timestamp":"2024-05-01 12:00:00"}')])
   const ascii = Buffer.from('{"product_category":"Toys","amount":2,"timestamp":"2024-05-01 12:00:01"}')
   const ts = String(Date.UTC(2024, 4, 1, 12))
-  const state = new PartitionState(0, 'e', 0, null, { windowMs: 60_000, latenessMs: 60_000, futureMs: 300_000 })
+  const state = new PartitionState(0, 'e', 0, null, null, { windowMs: 60_000, latenessMs: 60_000, futureMs: 300_000 })
   const reader = new BatchReader(encodeBatch([good, bad, ascii].map((value, i) => ({ offset: String(i), timestamp: ts, value }))))
   while (reader.next()) state.add(reader)
   const f = state.flush()!

@@ -1,19 +1,20 @@
 // Unit tests for the flow control of src/pipeline.ts dispatch(): the in-flight bounds
 // (records and bytes) and the guard against a fetch position that jumped past what was
-// counted. Fake actors, writer, consumer and pool; no threads, no broker, no Postgres.
+// counted; idle partitions reported to the writer and its advances passed to the actor.
+// Fake actors, writer, consumer and pool; no threads, no broker, no Postgres.
 import { EventEmitter } from 'node:events'
 import t from 'tap'
 import type pg from 'pg'
 import { Pipeline, type ConsumerControl } from '../../src/pipeline.js'
 import { BatchReader, type RawRecord } from '../../src/batch-codec.js'
-import type { PartitionFlush } from '../../src/protocol.js'
+import type { CommitTask, IdlePartition, PartitionFlush } from '../../src/protocol.js'
 import type { ActorThread } from '../../src/threads.js'
 
 /** An actor that remembers what it was given and flushes it as one range; a writer that commits every flush. */
 class FakeThread extends EventEmitter {
   tasks: { type: string }[] = []
   private range: { from: string; next: string; epoch: string } | null = null
-  async run<T>(task: { type: string; buffer?: ArrayBuffer; epoch?: string; flushes?: PartitionFlush[] }): Promise<T> {
+  async run<T>(task: { type: string; buffer?: ArrayBuffer; epoch?: string; flushes?: PartitionFlush[]; idle?: IdlePartition[] }): Promise<T> {
     this.tasks.push(task)
     if (task.type === 'batch') {
       const offsets: number[] = []
@@ -25,18 +26,23 @@ class FakeThread extends EventEmitter {
     if (task.type === 'flush' || task.type === 'release') {
       const r = this.range
       this.range = null
-      const flush: PartitionFlush[] = r ? [{ partition: 0, epoch: r.epoch, fromOffset: r.from, nextOffset: r.next, maxEventMs: null, records: 1, minAppendMs: 0, appendTimes: [], deltas: [], rejected: [] }] : []
+      const flush: PartitionFlush[] = r ? [{ partition: 0, epoch: r.epoch, fromOffset: r.from, nextOffset: r.next, maxEventMs: null, idleWatermarkMs: null, records: 1, minAppendMs: 0, appendTimes: [], deltas: [], rejected: [] }] : []
       return { partitions: flush } as T
     }
     if (task.type === 'commit') {
-      const last = task.flushes!.at(-1)!
-      return { committed: [{ partition: 0, epoch: last.epoch, nextOffset: last.nextOffset, maxEventMs: null }], fenced: [], rows: [], rejected: 0, rejectedByReason: {}, counted: 0, appendTimes: [], attempts: 1, durationMs: 0, committedAtMs: 0 } as T
+      const last = task.flushes!.at(-1)
+      const committed = last ? [{ partition: 0, epoch: last.epoch, nextOffset: last.nextOffset, maxEventMs: null }] : []
+      // Every idle partition is raised to 12:00 from where it stands.
+      const advanced = task.idle!.map((i) => ({ partition: i.partition, epoch: i.epoch, fromOffset: i.offset, idleWatermarkMs: ADVANCED_TO }))
+      return { committed, fenced: [], rows: [], rejected: 0, rejectedByReason: {}, counted: 0, appendTimes: [], advanced, lowWatermarkMs: null, closedWindows: [], attempts: 1, durationMs: 0, committedAtMs: 0 } as T
     }
     return null as T
   }
 }
 
-function setup(opts: { maxInFlightRecords?: number; maxInFlightBytes?: number; low?: string } = {}) {
+const ADVANCED_TO = Date.UTC(2026, 0, 1, 12)
+
+function setup(opts: { maxInFlightRecords?: number; maxInFlightBytes?: number; low?: string; idleMs?: number } = {}) {
   const calls: string[] = []
   const consumer: ConsumerControl = {
     seek: (p, o) => void calls.push(`seek ${p} ${o}`),
@@ -48,14 +54,15 @@ function setup(opts: { maxInFlightRecords?: number; maxInFlightBytes?: number; l
   // claimPartition's INSERT … RETURNING: a partition never seen, from offset 0.
   const pool = { query: async () => ({ rows: [{ epoch: '1', next_offset: '0', max_event_ms: null }] }) } as unknown as pg.Pool
   const actor = new FakeThread()
+  const writer = new FakeThread()
   const pipeline = new Pipeline(
-    { topic: 't', owner: 'me', flushMs: 60_000, flushRecords: 1_000_000, flushBytes: 1 << 30, maxInFlightRecords: opts.maxInFlightRecords ?? 1000, ...(opts.maxInFlightBytes ? { maxInFlightBytes: opts.maxInFlightBytes } : {}) },
+    { topic: 't', owner: 'me', flushMs: 60_000, flushRecords: 1_000_000, flushBytes: 1 << 30, maxInFlightRecords: opts.maxInFlightRecords ?? 1000, ...(opts.maxInFlightBytes ? { maxInFlightBytes: opts.maxInFlightBytes } : {}), idleMs: opts.idleMs ?? 0 },
     pool,
     [actor as unknown as ActorThread],
-    new FakeThread() as unknown as ActorThread,
+    writer as unknown as ActorThread,
     consumer,
   )
-  return { pipeline, calls, actor }
+  return { pipeline, calls, actor, writer }
 }
 
 const records = (from: number, n: number, size = 10): RawRecord[] => Array.from({ length: n }, (_, i) => ({ offset: String(from + i), timestamp: '0', value: Buffer.alloc(size) }))
@@ -138,4 +145,44 @@ t.test('a partition that got no batch for 5 s is sent back to where counting sta
   ;(pipeline as unknown as { reassertPositions(): void }).reassertPositions()
   clock()
   t.equal(calls.at(-1), 'seek 0 10', 'seek to the next offset to count')
+})
+
+t.test('a partition with nothing to read for IDLE_PARTITION_SECONDS: reported to the writer, even with nothing else to commit; its advance goes to its actor', async (t) => {
+  const { pipeline, actor, writer } = setup({ idleMs: 2_000 })
+  t.teardown(() => pipeline.close())
+  await claimed(pipeline)
+  pipeline.setPartitionCount(1)
+  const start = Date.now()
+  pipeline.sawHighWatermark(0, '0') // nothing in the partition: committed 0 = high watermark 0
+  t.equal(pipeline.partitions()[0]!.idle, false, 'not before the idle time')
+  const commitIdle = () => (pipeline as unknown as { commitIdle(): void }).commitIdle()
+  commitIdle()
+  t.equal(writer.tasks.length, 0, 'no commit while nothing is idle')
+
+  const clock = t.capture(Date, 'now', () => start + 2_500)
+  pipeline.sawHighWatermark(0, '0')
+  t.equal(pipeline.partitions()[0]!.idle, true, 'idle after 2 s with nothing to read')
+  commitIdle()
+  clock()
+  await waitUntil(() => actor.tasks.some((x) => x.type === 'advance'))
+  const commit = writer.tasks[0] as unknown as CommitTask
+  t.same([commit.flushes, commit.idle, commit.partitionCount], [[], [{ partition: 0, epoch: '1', offset: '0' }], 1], 'a commit with no flushes names the idle partition at its position, with the partition count')
+  t.match(actor.tasks.find((x) => x.type === 'advance'), { partition: 0, epoch: '1', fromOffset: '0', idleWatermarkMs: ADVANCED_TO }, 'the committed advance goes to the actor')
+
+  // A record arrives: busy again, and not reported any more.
+  t.equal(await pipeline.dispatch(0, records(0, 1), notStale, '0'), '0')
+  t.equal(pipeline.partitions()[0]!.idle, false, 'a record read: not idle')
+})
+
+t.test('IDLE_PARTITION_SECONDS=0: never idle', async (t) => {
+  const { pipeline, writer } = setup({ idleMs: 0 })
+  t.teardown(() => pipeline.close())
+  await claimed(pipeline)
+  pipeline.sawHighWatermark(0, '0')
+  const clock = t.capture(Date, 'now', () => 1e13)
+  pipeline.sawHighWatermark(0, '0')
+  t.equal(pipeline.partitions()[0]!.idle, false)
+  ;(pipeline as unknown as { commitIdle(): void }).commitIdle()
+  clock()
+  t.equal(writer.tasks.length, 0, 'no commit for idleness')
 })

@@ -1,6 +1,6 @@
 // Unit tests for workers/partition-state.ts against ../shared/CONTRACT.md, "Window semantics".
 import t from 'tap'
-import { isLate, PartitionState, windowStart, type WindowRules } from '../../workers/partition-state.js'
+import { isLate, PartitionState, watermark, windowStart, type WindowRules } from '../../workers/partition-state.js'
 import { recordOf } from '../../src/batch-codec.js'
 import { RejectReason, type PartitionFlush } from '../../src/protocol.js'
 import { parseZone } from '../../src/time-zone.js'
@@ -15,7 +15,7 @@ const rec = (eventMs: number, category = 'Books', amount: number | string = 1): 
 
 /** A state plus a running offset, so each test reads like a stream of records. */
 function stream(rules: WindowRules = RULES, next = 0, maxEventMs: number | null = null) {
-  const state = new PartitionState(3, 'epoch-1', next, maxEventMs, rules)
+  const state = new PartitionState(3, 'epoch-1', next, maxEventMs, null, rules)
   let offset = next
   return {
     state,
@@ -86,17 +86,24 @@ t.test('windowStart: a non-60 s window size', async (t) => {
   t.equal(windowStart(86_399_999, 86_400_000), 0, 'a day window')
 })
 
-t.test('isLate', async (t) => {
-  t.equal(isLate(0, null, RULES), false, 'no watermark yet: nothing is late')
-  t.equal(isLate(-1e15, null, RULES), false)
+t.test('isLate and the watermark', async (t) => {
+  const W = RULES.windowMs
+  t.equal(isLate(0, null, W), false, 'no watermark yet: nothing is late')
+  t.equal(isLate(-1e15, null, W), false)
+  t.equal(watermark(null, null, RULES.latenessMs), null, 'no event, no advance: no watermark')
   // max event 12:02:00.000 → watermark 12:01:00.000 = end of the 12:00 window.
   const max = T12 + 2 * MIN
-  t.equal(isLate(T12 + 59_999, max, RULES), true, 'window end == watermark → late')
-  t.equal(isLate(T12 + 60_000, max, RULES), false, 'the next window is open')
-  t.equal(isLate(T12 + 59_999, max - 1, RULES), false, 'watermark one ms before the end → not late')
-  t.equal(isLate(T12, max, { ...RULES, latenessMs: 0 }), true, 'lateness 0: closed as soon as the watermark passes')
-  t.equal(isLate(T12 + 2 * MIN, max, { ...RULES, latenessMs: 0 }), false, 'lateness 0: the current window is open')
-  t.equal(isLate(T12 + MIN, max, { ...RULES, latenessMs: 0 }), true, 'lateness 0: the window ending at max is closed')
+  const wm = (maxEventMs: number, latenessMs = RULES.latenessMs) => watermark(maxEventMs, null, latenessMs)
+  t.equal(wm(max), T12 + MIN, 'largest event time minus the lateness')
+  t.equal(isLate(T12 + 59_999, wm(max), W), true, 'window end == watermark → late')
+  t.equal(isLate(T12 + 60_000, wm(max), W), false, 'the next window is open')
+  t.equal(isLate(T12 + 59_999, wm(max - 1), W), false, 'watermark one ms before the end → not late')
+  t.equal(isLate(T12, wm(max, 0), W), true, 'lateness 0: closed as soon as the watermark passes')
+  t.equal(isLate(T12 + 2 * MIN, wm(max, 0), W), false, 'lateness 0: the current window is open')
+  t.equal(isLate(T12 + MIN, wm(max, 0), W), true, 'lateness 0: the window ending at max is closed')
+  t.equal(watermark(max, T12 + 5 * MIN, RULES.latenessMs), T12 + 5 * MIN, 'an idle advance above the events wins')
+  t.equal(watermark(max, T12, RULES.latenessMs), T12 + MIN, 'an idle advance below the events changes nothing')
+  t.equal(watermark(null, T12, RULES.latenessMs), T12, 'an idle advance alone is the watermark')
 })
 
 t.test('PartitionState: records that close a window; late at the edge', async (t) => {
@@ -140,7 +147,7 @@ t.test('PartitionState: the watermark comes from the stored maxEventMs at assign
 
 t.test('PartitionState: the watermark is per partition', async (t) => {
   const a = stream()
-  const b = new PartitionState(4, 'epoch-1', 0, null, RULES)
+  const b = new PartitionState(4, 'epoch-1', 0, null, null, RULES)
   a.push(rec(T12 + 60 * MIN)) // partition a is an hour ahead
   add(b, 0, T12, rec(T12))
   a.push(rec(T12)) // late in a
@@ -176,7 +183,7 @@ t.test('PartitionState: a record both future and late is future (CONTRACT: futur
   s.push(rec(T12 + 10 * MIN)) // watermark 12:09: the 12:00 window is closed
   // Its window closed long ago, and its Kafka timestamp (a clock an hour behind) makes it future too.
   s.push(rec(T12), T12 - 60 * MIN)
-  t.ok(isLate(T12, T12 + 10 * MIN, RULES), 'it is late by the window rule')
+  t.ok(isLate(T12, T12 + 10 * MIN - RULES.latenessMs, RULES.windowMs), 'it is late by the window rule')
   t.ok(T12 - (T12 - 60 * MIN) > RULES.futureMs, 'and future by the future rule')
   const f = s.flush()
   t.same(f.rejected.map((r) => [r.offset, r.reason]), [['1', RejectReason.FUTURE]], 'the reason is future')
@@ -184,7 +191,7 @@ t.test('PartitionState: a record both future and late is future (CONTRACT: futur
 })
 
 t.test('PartitionState: a timestamp without a zone is read in its default zone', async (t) => {
-  const s = new PartitionState(0, 'e', 0, null, RULES, parseZone('Europe/Paris'))
+  const s = new PartitionState(0, 'e', 0, null, null, RULES, parseZone('Europe/Paris'))
   const local = Buffer.from('{"product_category":"Books","amount":1,"timestamp":"2024-05-01 14:00:00"}') // CEST: 12:00Z
   const zoned = Buffer.from('{"product_category":"Books","amount":2,"timestamp":"2024-05-01T12:00:30Z"}')
   add(s, 0, T12, local)
@@ -208,7 +215,7 @@ t.test('PartitionState: future and invalid records do not touch the watermark', 
 })
 
 t.test('PartitionState: offsets', async (t) => {
-  const s = new PartitionState(0, 'e', 10, null, RULES)
+  const s = new PartitionState(0, 'e', 10, null, null, RULES)
   add(s, 10, T12, rec(T12))
   add(s, 11, T12, Buffer.from('garbage'))
   add(s, 9, T12, rec(T12)) // below nextOffset: already counted, skipped
@@ -246,7 +253,7 @@ t.test('PartitionState: offsets', async (t) => {
 
 t.test('PartitionState: offsets up to 2^53 - 1 stay exact', async (t) => {
   const start = 9007199254740988 // 2^53 - 4
-  const s = new PartitionState(1, 'e', start, null, RULES)
+  const s = new PartitionState(1, 'e', start, null, null, RULES)
   add(s, start, T12, rec(T12))
   add(s, start + 1, T12, Buffer.from('x'))
   add(s, start - 1, T12, rec(T12))
@@ -259,7 +266,7 @@ t.test('PartitionState: offsets up to 2^53 - 1 stay exact', async (t) => {
 })
 
 t.test('PartitionState: minAppendMs is the smallest Kafka timestamp', async (t) => {
-  const s = new PartitionState(0, 'e', 0, null, RULES)
+  const s = new PartitionState(0, 'e', 0, null, null, RULES)
   add(s, 0, T12 + 500, rec(T12))
   add(s, 1, T12 + 100, Buffer.from('bad'))
   add(s, 2, T12 + 900, rec(T12))
@@ -267,7 +274,7 @@ t.test('PartitionState: minAppendMs is the smallest Kafka timestamp', async (t) 
 })
 
 t.test('PartitionState: rejected records carry a copy of the raw payload', async (t) => {
-  const s = new PartitionState(0, 'e', 0, null, RULES)
+  const s = new PartitionState(0, 'e', 0, null, null, RULES)
   const batch = Buffer.from('xxgarbage{yy')
   const value = batch.subarray(2, 10) // a view, like decodeBatch hands out
   add(s, 0, T12, value)
@@ -322,7 +329,7 @@ t.test('PartitionState: a non-60 s window with its own lateness', async (t) => {
 })
 
 t.test('PartitionState: cents sums are exact (BigInt ground truth)', async (t) => {
-  const s = new PartitionState(0, 'e', 0, null, RULES)
+  const s = new PartitionState(0, 'e', 0, null, null, RULES)
   let o = 0
   const tenCents = rec(T12, 'Dimes', 0.1)
   for (let i = 0; i < 100_000; i++) add(s, o++, T12, tenCents)
@@ -340,7 +347,7 @@ t.test('PartitionState: cents sums are exact (BigInt ground truth)', async (t) =
   let seed = 12345
   const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31)
   for (let i = 0; i < 500; i++) amounts.push(`${rand() % 100_000}.${String(rand() % 100).padStart(2, '0')}`)
-  const s2 = new PartitionState(0, 'e', 0, null, RULES)
+  const s2 = new PartitionState(0, 'e', 0, null, null, RULES)
   const truth = new Map<string, { cents: bigint; count: number }>()
   let off = 0
   for (let i = 0; i < 20_000; i++) {
@@ -370,7 +377,7 @@ t.test('PartitionState: cents sums are exact (BigInt ground truth)', async (t) =
   t.equal(deltaOf(s3.flush(), T12, 'X')?.cents, 30)
 
   // 50,000 (MAX_FLUSH_RECORDS) of the largest amount stay below 2^53.
-  const s4 = new PartitionState(0, 'e', 0, null, RULES)
+  const s4 = new PartitionState(0, 'e', 0, null, null, RULES)
   const max = rec(T12, 'Max', 999999999.99)
   for (let i = 0; i < 50_000; i++) add(s4, i, T12, max)
   const big = deltaOf(s4.flush()!, T12, 'Max')!
