@@ -1,6 +1,7 @@
 // Unit tests for the flow control of src/pipeline.ts dispatch(): the in-flight bounds
-// (records and bytes) and the guard against a fetch position that jumped past what was
-// counted. Fake actors, writer, consumer and pool; no threads, no broker, no Postgres.
+// (records and bytes), the guard against a fetch position that jumped past what was
+// counted, and a partition whose commit Postgres refuses for good. Fake actors, writer,
+// consumer and pool; no threads, no broker, no Postgres.
 import { EventEmitter } from 'node:events'
 import t from 'tap'
 import type pg from 'pg'
@@ -12,6 +13,8 @@ import type { ActorThread } from '../../src/threads.js'
 /** An actor that remembers what it was given and flushes it as one range; a writer that commits every flush. */
 class FakeThread extends EventEmitter {
   tasks: { type: string }[] = []
+  /** As a writer: answer every commit with partition 0 failed (SQLSTATE 22003), as the real writer does after isolating it. */
+  refuse = false
   private range: { from: string; next: string; epoch: string } | null = null
   async run<T>(task: { type: string; buffer?: ArrayBuffer; epoch?: string; flushes?: PartitionFlush[] }): Promise<T> {
     this.tasks.push(task)
@@ -29,8 +32,13 @@ class FakeThread extends EventEmitter {
       return { partitions: flush } as T
     }
     if (task.type === 'commit') {
+      await new Promise((r) => setImmediate(r)) // a commit takes a while: flushes queue up behind it
       const last = task.flushes!.at(-1)!
-      return { committed: [{ partition: 0, epoch: last.epoch, nextOffset: last.nextOffset, maxEventMs: null }], fenced: [], rows: [], rejected: 0, rejectedByReason: {}, counted: 0, appendTimes: [], attempts: 1, durationMs: 0, committedAtMs: 0 } as T
+      if (this.refuse) {
+        const failed = [{ partition: 0, epoch: last.epoch, fromOffset: task.flushes![0]!.fromOffset, sqlstate: '22003', message: 'numeric field overflow' }]
+        return { committed: [], fenced: [], failed, rows: [], rejected: 0, rejectedByReason: {}, counted: 0, appendTimes: [], attempts: 1, durationMs: 0, committedAtMs: 0 } as T
+      }
+      return { committed: [{ partition: 0, epoch: last.epoch, nextOffset: last.nextOffset, maxEventMs: null }], fenced: [], failed: [], rows: [], rejected: 0, rejectedByReason: {}, counted: 0, appendTimes: [], attempts: 1, durationMs: 0, committedAtMs: 0 } as T
     }
     return null as T
   }
@@ -48,14 +56,15 @@ function setup(opts: { maxInFlightRecords?: number; maxInFlightBytes?: number; l
   // claimPartition's INSERT … RETURNING: a partition never seen, from offset 0.
   const pool = { query: async () => ({ rows: [{ epoch: '1', next_offset: '0', max_event_ms: null }] }) } as unknown as pg.Pool
   const actor = new FakeThread()
+  const writer = new FakeThread()
   const pipeline = new Pipeline(
     { topic: 't', owner: 'me', flushMs: 60_000, flushRecords: 1_000_000, flushBytes: 1 << 30, maxInFlightRecords: opts.maxInFlightRecords ?? 1000, ...(opts.maxInFlightBytes ? { maxInFlightBytes: opts.maxInFlightBytes } : {}) },
     pool,
     [actor as unknown as ActorThread],
-    new FakeThread() as unknown as ActorThread,
+    writer as unknown as ActorThread,
     consumer,
   )
-  return { pipeline, calls, actor }
+  return { pipeline, calls, actor, writer }
 }
 
 const records = (from: number, n: number, size = 10): RawRecord[] => Array.from({ length: n }, (_, i) => ({ offset: String(from + i), timestamp: '0', value: Buffer.alloc(size) }))
@@ -138,4 +147,35 @@ t.test('a partition that got no batch for 5 s is sent back to where counting sta
   ;(pipeline as unknown as { reassertPositions(): void }).reassertPositions()
   clock()
   t.equal(calls.at(-1), 'seek 0 10', 'seek to the next offset to count')
+})
+
+t.test('a commit Postgres refuses for good: the partition stops where it stands, and stays stopped', async (t) => {
+  const { pipeline, calls, actor, writer } = setup()
+  t.teardown(() => pipeline.close())
+  await claimed(pipeline)
+  t.equal(await pipeline.dispatch(0, records(0, 10), notStale, '0'), '9')
+  pipeline.flushAll()
+  await waitUntil(() => pipeline.partitions()[0]!.committed === '10')
+  writer.refuse = true
+  t.equal(await pipeline.dispatch(0, records(10, 10), notStale, '10'), '19')
+  pipeline.flushAll() // the refused commit, 10..19
+  await new Promise((r) => setImmediate(r))
+  t.equal(await pipeline.dispatch(0, records(20, 10), notStale, '20'), '29')
+  pipeline.flushAll() // 20..29 waits behind it
+  await waitUntil(() => pipeline.failures().length === 1)
+  for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r)) // whatever would follow the refusal
+
+  t.match(pipeline.failures(), [{ partition: 0, fromOffset: '10', sqlstate: '22003', message: 'numeric field overflow' }], 'listed with where it stands and why')
+  t.match(pipeline.partitions()[0], { committed: '10', failed: { sqlstate: '22003' } }, 'its position stays at the refused flush')
+  t.equal(calls.at(-1), 'pause 0', 'paused in the consumer: its records stay in Kafka')
+  t.equal(writer.tasks.filter((x) => x.type === 'commit').length, 2, 'the flush queued behind the refused one is dropped, not sent to be fenced')
+  t.ok(actor.tasks.some((x) => x.type === 'release'), 'its actor drops what it counted past the stored position')
+
+  const before = { calls: calls.length, actorTasks: actor.tasks.length }
+  t.equal(await pipeline.dispatch(0, records(30, 10), notStale, '30'), null, 'a batch still fetched is not handed over')
+  pipeline.resync([0], 'writer restarted')
+  pipeline.onAssignment([0]) // a rebalance that keeps it here
+  await new Promise((r) => setImmediate(r))
+  t.equal(actor.tasks.length, before.actorTasks, 'never claimed again (no ASSIGN), never fed')
+  t.same(calls.slice(before.calls), ['seek 0 30', 'pause 0'], 'a rebalance pauses it again')
 })
