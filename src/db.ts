@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url'
 import path from 'node:path'
 import pg from 'pg'
 import { log } from './log.js'
+import { retry } from './retry.js'
 
 // Main-thread Postgres: the database itself, migrations, and partition claims.
 // The writer thread has its own connection for commits.
@@ -23,22 +24,25 @@ const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUN
  * on each try; anything else (a wrong password, an unknown host) fails at once.
  */
 export async function ensureDatabase(databaseUrl: string): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    const probe = new pg.Client({ connectionString: databaseUrl })
+  const probe = async (): Promise<boolean> => {
+    const client = new pg.Client({ connectionString: databaseUrl })
     try {
-      await probe.connect()
-      return
+      await client.connect()
+      return true
     } catch (err) {
-      const code = (err as { code?: string }).code ?? ''
-      if (code === '3D000') break // invalid_catalog_name: create it below
-      if (!UNAVAILABLE.has(code)) throw err
-      const backoffMs = Math.min(5000, 250 * attempt)
-      log.warn('waiting for Postgres', { attempt, backoffMs, error: err as Error })
-      await new Promise((r) => setTimeout(r, backoffMs))
+      if ((err as { code?: string }).code === '3D000') return false // invalid_catalog_name: create it below
+      throw err
     } finally {
-      await probe.end().catch(() => {})
+      await client.end().catch(() => {})
     }
   }
+  const { value: exists } = await retry(probe, {
+    baseMs: 250,
+    maxMs: 5000,
+    retryable: (err) => UNAVAILABLE.has((err as { code?: string }).code ?? ''),
+    onRetry: (err, attempt, backoffMs) => log.warn('waiting for Postgres', { attempt, backoffMs, error: err as Error }),
+  })
+  if (exists) return
   const url = new URL(databaseUrl)
   const name = decodeURIComponent(url.pathname.slice(1))
   url.pathname = '/postgres'

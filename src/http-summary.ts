@@ -72,7 +72,7 @@ export function pipelineState(deps: Pick<HttpDeps, 'health' | 'pipeline'>): Summ
   else if (reason.startsWith('postgres unreachable')) state = 'postgres_unreachable'
   else if (reason.startsWith('kafka consumer restarting')) state = 'kafka_unreachable'
   else if (reason.startsWith('shutting down')) state = 'stopping'
-  else if (reason.startsWith('consumer crashed')) state = 'failed'
+  else if (reason.startsWith('consumer crashed') || reason.startsWith('partitions failed')) state = 'failed'
   else state = 'starting'
   return { state, reason, partitions: parts.length, pausedPartitions }
 }

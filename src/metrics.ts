@@ -11,7 +11,8 @@ import { WeightedHistogram } from './weighted-histogram.js'
 // are read in collect(), i.e. only when Prometheus scrapes, so the hot path never touches them.
 //
 // Labels are bounded: topic (one per supervisor), partition (the topic's partitions), reason
-// (RejectReason), thread ('main', 'actor-<i>' for i < ACTORS, 'writer'), HTTP route patterns.
+// (RejectReason), thread ('main', 'actor-<i>' for i < ACTORS, 'writer'), HTTP route patterns,
+// sqlstate (Postgres' codes of classes 22 and 23, a few dozen).
 
 export const registry = new Registry()
 collectDefaultMetrics({ register: registry })
@@ -44,6 +45,8 @@ export interface PartitionSample {
   paused: boolean
   /** Nothing to read for IDLE_PARTITION_SECONDS (its watermark may be advanced). */
   idle: boolean
+  /** Stopped: Postgres refuses its commit for good. */
+  failed: boolean
 }
 
 let sources: MetricSources | null = null
@@ -164,6 +167,14 @@ export const metrics = {
       this.set(sources?.partitions().filter((p) => p.idle).length ?? 0)
     },
   }),
+  partitionsFailed: new Gauge({
+    name: 'tumbler_partitions_failed',
+    help: 'Owned partitions stopped because Postgres refuses their commit for good (SQLSTATE class 22 or 23); /readyz names them. They stay stopped until the supervisor restarts.',
+    registers,
+    collect() {
+      this.set(sources?.partitions().filter((p) => p.failed).length ?? 0)
+    },
+  }),
   partitionPauses: new Counter({
     name: 'tumbler_partition_pauses_total',
     help: 'Times a partition was paused by backpressure.',
@@ -201,6 +212,12 @@ export const metrics = {
   transactionRetries: new Counter({
     name: 'tumbler_postgres_transaction_retries_total',
     help: 'Writer transactions rolled back to be retried (Postgres away, slow or deadlocked); reported each second, also while the retries go on.',
+    registers,
+  }),
+  commitFailures: new Counter({
+    name: 'tumbler_commit_failures_total',
+    help: 'Partition commits Postgres refused for a reason retrying cannot fix, by SQLSTATE (class 22 data exception, 23 integrity constraint violation); each stops its partition.',
+    labelNames: ['sqlstate'],
     registers,
   }),
   fencedPartitions: new Counter({

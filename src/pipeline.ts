@@ -4,7 +4,8 @@ import { encodeBatch, type RawRecord } from './batch-codec.js'
 import { claimPartition } from './db.js'
 import { IdleWatch } from './idle.js'
 import { log } from './log.js'
-import { ActorTask, WriterTask, type CommitResult, type CommitTask, type Flush, type IdlePartition, type PartitionFlush } from './protocol.js'
+import { ActorTask, WriterTask, type CommitResult, type CommitTask, type Flush, type IdlePartition, type PartitionFailure, type PartitionFlush } from './protocol.js'
+import { retry } from './retry.js'
 import type { ActorThread } from './threads.js'
 
 // The supervisor's coordinator, on the main thread. It owns no window state: it decides
@@ -12,6 +13,8 @@ import type { ActorThread } from './threads.js'
 // flushes, and feeds the writer one commit at a time. Postgres is the source of truth
 // for positions: every recovery (rebalance, thread crash, fenced commit) is the same
 // "claim": bump the partition's epoch, reset its actor, resume from the stored offset.
+// The one exception is a partition whose commit Postgres refuses for good (the writer's
+// CommitResult.failed): it is paused where it stands and stays so until the process restarts.
 
 export interface ConsumerControl {
   seek(partition: number, offset: string): void
@@ -49,6 +52,8 @@ interface Part {
   /** The first batch after a claim must not start past nextDispatch (Kafka's position may be ahead of Postgres). */
   checkFirstBatch: boolean
   paused: boolean
+  /** Set when Postgres refused this partition's commit for good: paused in the consumer, never resumed or claimed again here. */
+  failure: (PartitionFailure & { atMs: number }) | null
   /** When a batch of this partition last arrived (ms), for the position watchdog. */
   lastBatchMs: number
   /** Bytes of the batches dispatched but not yet committed, and where each batch ends (its next offset). */
@@ -120,12 +125,34 @@ export class Pipeline extends EventEmitter {
     }
   }
 
-  /** The partitions this process owns now, with their committed and dispatched positions. */
-  partitions(): { partition: number; actor: number; epoch: string; committed: string; dispatched: string; inFlightBytes: number; paused: boolean; idle: boolean; state: string }[] {
+  /**
+   * The partitions this process owns now, with their committed and dispatched positions;
+   * `paused` is flow control, `failed` a commit Postgres refuses for good (SQLSTATE and message).
+   */
+  partitions(): { partition: number; actor: number; epoch: string; committed: string; dispatched: string; inFlightBytes: number; paused: boolean; idle: boolean; state: string; failed: { sqlstate: string; message: string } | null }[] {
     const now = Date.now()
     return [...this.parts.values()]
       .sort((a, b) => a.partition - b.partition)
-      .map((p) => ({ partition: p.partition, actor: p.actor, epoch: p.epoch, committed: p.committed.toString(), dispatched: p.nextDispatch.toString(), inFlightBytes: p.inFlightBytes, paused: p.paused, idle: this.isIdle(p, now), state: p.state }))
+      .map((p) => ({
+        partition: p.partition,
+        actor: p.actor,
+        epoch: p.epoch,
+        committed: p.committed.toString(),
+        dispatched: p.nextDispatch.toString(),
+        inFlightBytes: p.inFlightBytes,
+        paused: p.paused,
+        idle: this.isIdle(p, now),
+        state: p.state,
+        failed: p.failure && { sqlstate: p.failure.sqlstate, message: p.failure.message },
+      }))
+  }
+
+  /** Owned partitions whose commit Postgres refused for good, in partition order; `fromOffset` is where each stands. */
+  failures(): (PartitionFailure & { atMs: number })[] {
+    return [...this.parts.values()]
+      .filter((p) => p.failure)
+      .sort((a, b) => a.partition - b.partition)
+      .map((p) => p.failure!)
   }
 
   /** Kafka told this partition's high watermark (log end offset, decimal string): a fetched batch or the periodic poll. */
@@ -193,7 +220,7 @@ export class Pipeline extends EventEmitter {
       // our next commit is fenced and we claim it again.
       if (part?.state === 'active') this.consumer.seek(p, part.nextDispatch.toString())
       // A consumer kafkajs restarts after a crash (broker away) starts with nothing paused.
-      if (part?.paused) this.consumer.pause(p)
+      if (part?.paused || part?.failure) this.consumer.pause(p)
     }
     if (toClaim.length) void this.claim(toClaim)
     log.info('assignment', { partitions, claiming: toClaim })
@@ -213,6 +240,7 @@ export class Pipeline extends EventEmitter {
         committed: 0n,
         checkFirstBatch: true,
         paused: previous?.paused ?? false,
+        failure: null,
         lastBatchMs: Date.now(),
         inFlightBytes: 0,
         batches: [],
@@ -228,33 +256,31 @@ export class Pipeline extends EventEmitter {
     let lows: Promise<Map<number, string>> | null = null
     for (const part of claims) {
       const generation = part.generation
-      part.ready = (async () => {
-        for (let attempt = 1; ; attempt++) {
-          if (this.parts.get(part.partition)?.generation !== generation || this.stopping) return false
-          try {
-            lows ??= this.consumer.lowOffsets()
-            const low = (await lows).get(part.partition) ?? '0'
-            const claim = await claimPartition(this.db, this.opts.topic, part.partition, this.opts.owner, low)
-            if (this.parts.get(part.partition)?.generation !== generation) return false
-            await this.actors[part.actor]!.run({ type: ActorTask.ASSIGN, partition: part.partition, epoch: claim.epoch, nextOffset: claim.nextOffset, maxEventMs: claim.maxEventMs, idleWatermarkMs: claim.idleWatermarkMs })
-            if (this.parts.get(part.partition)?.generation !== generation) return false
-            part.epoch = claim.epoch
-            part.nextDispatch = part.committed = BigInt(claim.nextOffset)
-            part.state = 'active'
-            this.stats.claims++
-            this.consumer.seek(part.partition, claim.nextOffset)
-            if (part.paused) this.setPaused(part, false)
-            else this.consumer.resume(part.partition)
-            log.info('claimed partition', { partition: part.partition, epoch: claim.epoch, nextOffset: claim.nextOffset, actor: part.actor })
-            return true
-          } catch (err) {
-            lows = null
-            const backoffMs = Math.min(5000, 200 * attempt)
-            log.warn('claim failed, retrying', { partition: part.partition, attempt, backoffMs, error: err as Error })
-            await new Promise((r) => setTimeout(r, backoffMs))
-          }
-        }
-      })()
+      const attempt = async (): Promise<boolean> => {
+        if (this.parts.get(part.partition)?.generation !== generation || this.stopping) return false
+        lows ??= this.consumer.lowOffsets()
+        const low = (await lows).get(part.partition) ?? '0'
+        const claim = await claimPartition(this.db, this.opts.topic, part.partition, this.opts.owner, low)
+        if (this.parts.get(part.partition)?.generation !== generation) return false
+        await this.actors[part.actor]!.run({ type: ActorTask.ASSIGN, partition: part.partition, epoch: claim.epoch, nextOffset: claim.nextOffset, maxEventMs: claim.maxEventMs, idleWatermarkMs: claim.idleWatermarkMs })
+        if (this.parts.get(part.partition)?.generation !== generation) return false
+        part.epoch = claim.epoch
+        part.nextDispatch = part.committed = BigInt(claim.nextOffset)
+        part.state = 'active'
+        this.stats.claims++
+        this.consumer.seek(part.partition, claim.nextOffset)
+        if (part.paused) this.setPaused(part, false)
+        else this.consumer.resume(part.partition)
+        log.info('claimed partition', { partition: part.partition, epoch: claim.epoch, nextOffset: claim.nextOffset, actor: part.actor })
+        return true
+      }
+      part.ready = retry(attempt, {
+        ...CLAIM_BACKOFF,
+        onRetry: (err, attempt, backoffMs) => {
+          lows = null
+          log.warn('claim failed, retrying', { partition: part.partition, attempt, backoffMs, error: err as Error })
+        },
+      }).then((r) => r.value)
     }
   }
 
@@ -268,9 +294,9 @@ export class Pipeline extends EventEmitter {
     this.track(this.actors[part.actor]!.run<Flush>({ type: ActorTask.RELEASE, partition }), part.actor)
   }
 
-  /** Claims these partitions again, if they are still assigned here. */
+  /** Claims these partitions again, if they are still assigned here and not failed. */
   resync(partitions: number[], why: string): void {
-    const still = partitions.filter((p) => this.assigned.has(p))
+    const still = partitions.filter((p) => this.assigned.has(p) && !this.parts.get(p)?.failure)
     if (still.length === 0 || this.stopping) return
     log.warn('resyncing partitions from Postgres', { partitions: still, why })
     void this.claim(still)
@@ -283,8 +309,8 @@ export class Pipeline extends EventEmitter {
   async dispatch(partition: number, messages: RawRecord[], isStale: () => boolean, fetchedOffset?: string): Promise<string | null> {
     const part = this.parts.get(partition)
     if (!part || this.stopping) return null
-    // Not yet claimed: dropped unresolved; the claim seeks and resumes the partition.
-    if (part.state !== 'active' || isStale() || this.stopping) return null
+    // Not yet claimed: dropped unresolved; the claim seeks and resumes the partition. Failed: stays in Kafka.
+    if (part.state !== 'active' || part.failure || isStale() || this.stopping) return null
     part.lastBatchMs = Date.now()
     // kafkajs answers an out-of-range fetch by moving the partition to the log start or end
     // ("resetting to default offset"), seen after rebalances: a fetch that started past
@@ -348,7 +374,7 @@ export class Pipeline extends EventEmitter {
   }
 
   private setPaused(part: Part, paused: boolean): void {
-    if (part.paused === paused) return
+    if (part.paused === paused || part.failure) return // a failed partition stays paused in the consumer
     part.paused = paused
     if (paused) this.consumer.pause(part.partition)
     else this.consumer.resume(part.partition)
@@ -386,9 +412,16 @@ export class Pipeline extends EventEmitter {
   private async commitLoop(idleOnly = false): Promise<void> {
     if (this.committing || (this.pending.length === 0 && !idleOnly)) return
     this.committing = true
-    const flushes = this.pending
+    // A failed partition's later flushes start past its stored position: they are dropped
+    // here rather than fenced (a fence would claim it again, and it would fail again).
+    const flushes = this.pending.filter((f) => !this.parts.get(f.partition)?.failure)
     this.pending = []
     this.lastCommitSentMs = Date.now()
+    if (flushes.length === 0 && !idleOnly) {
+      this.committing = false
+      this.checkIdle()
+      return
+    }
     try {
       const task: CommitTask = { type: WriterTask.COMMIT, topic: this.opts.topic, partitionCount: this.partitionCount, flushes, idle: this.idlePartitions() }
       const result = await this.writer.run<CommitResult>(task)
@@ -435,10 +468,28 @@ export class Pipeline extends EventEmitter {
         if (this.parts.get(a.partition)?.generation === generation) this.resync([a.partition], `advance failed: ${err.message}`)
       })
     }
+    for (const f of result.failed) this.fail(f)
     // Kafka learns the position only after Postgres has it, so lag tools see the group;
     // a failure here is harmless (Postgres decides where to resume).
     if (offsets.length) this.consumer.commitOffsets(offsets).catch((err: Error) => log.debug('kafka offset commit failed', { error: err }))
     this.emit('commit', result)
+  }
+
+  /**
+   * Postgres refused this partition's commit for good (SQLSTATE class 22 or 23): it stops
+   * where Postgres has it. Paused in the consumer, its records stay in Kafka and its stored
+   * position does not move; its actor drops what it counted past that position. Never
+   * claimed or resumed again by this process (a restart tries again; see README, Operations).
+   */
+  private fail(f: PartitionFailure): void {
+    const part = this.parts.get(f.partition)
+    // A claim since (a newer epoch, or one under way) re-reads from Postgres: if the data is still refused, it fails again.
+    if (!part || part.state !== 'active' || part.epoch !== f.epoch || part.failure) return
+    part.failure = { ...f, atMs: Date.now() }
+    this.consumer.pause(part.partition)
+    this.pending = this.pending.filter((p) => p.partition !== f.partition)
+    this.actors[part.actor]!.run<Flush>({ type: ActorTask.RELEASE, partition: f.partition }).catch(() => {})
+    log.error('partition stopped: paused until the supervisor restarts', { partition: f.partition, epoch: f.epoch, offset: f.fromOffset, sqlstate: f.sqlstate, message: f.message })
   }
 
   private checkIdle(): void {
@@ -465,6 +516,8 @@ export class Pipeline extends EventEmitter {
 
 /** How often a commit with no records carries the idle partitions (see commitIdle). */
 const IDLE_COMMIT_INTERVAL_MS = 1_000
+/** Waits between attempts of a claim that failed (Postgres or Kafka away). */
+const CLAIM_BACKOFF = { baseMs: 200, maxMs: 5000 }
 
 /** How long a partition may go without a batch before its fetch position is set again (see reassertPositions). */
 const POSITION_WATCHDOG_MS = 5_000

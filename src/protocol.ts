@@ -180,11 +180,31 @@ export interface CommittedRow {
   transactionCount: string
 }
 
+/**
+ * A partition whose flushes Postgres refused for a reason retrying cannot fix (SQLSTATE class
+ * 22 data exception or 23 integrity constraint violation, src/pg-errors.ts): nothing of them
+ * was committed, and the partition stops (CONTRACT.md, Postgres: "its partitions are marked
+ * failed, visibly").
+ */
+export interface PartitionFailure {
+  partition: number
+  /** Epoch of the refused flushes. */
+  epoch: string
+  /** Where the refused flushes started: the partition's stored next offset, which stays there. */
+  fromOffset: string
+  /** Postgres' SQLSTATE, 5 characters (e.g. 22003 numeric_value_out_of_range). */
+  sqlstate: string
+  /** Postgres' error message. */
+  message: string
+}
+
 /** Reply to COMMIT (writer → main). */
 export interface CommitResult {
   committed: CommittedPartition[]
   /** Partitions whose flushes were dropped: another owner (or a newer epoch) holds them. */
   fenced: { partition: number; epoch: string; reason: string }[]
+  /** Partitions whose flushes Postgres refused for good; the other partitions were committed without them. */
+  failed: PartitionFailure[]
   rows: CommittedRow[]
   rejected: number
   /** The same rejected records by reason (only reasons that occurred). */
@@ -208,7 +228,7 @@ export const THREAD_STATS_CHANNEL = 'tumbler:thread-stats'
 
 /** Events a worker counts itself and reports in ThreadStats.counts. */
 export const ThreadCounter = {
-  /** A writer transaction rolled back to be retried: reported while Postgres is still failing. */
+  /** A writer transaction rolled back to be retried (a transient error): reported while Postgres is still failing. */
   TRANSACTION_RETRIES: 'transaction_retries',
 } as const
 export type ThreadCounter = (typeof ThreadCounter)[keyof typeof ThreadCounter]

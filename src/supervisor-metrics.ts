@@ -47,6 +47,7 @@ export function instrumentSupervisor(o: SupervisorMetricsOptions): SupervisorMet
     metrics.flushRows.observe(r.rows.length)
     metrics.flushDuration.observe(r.durationMs / 1000)
     if (r.fenced.length) metrics.fencedPartitions.inc(r.fenced.length)
+    for (const f of r.failed) metrics.commitFailures.inc({ sqlstate: f.sqlstate })
     // A step's midpoint stands for its records; a record without a timestamp (<= 0) has no freshness.
     for (const [ms, n] of r.appendTimes) if (ms > 0) metrics.freshness.observeMany(Math.max(0, r.committedAtMs - ms - APPEND_TIME_STEP_MS / 2) / 1000, n)
     for (const c of r.committed) if (c.maxEventMs !== null) maxEventMs.set(c.partition, c.maxEventMs)
@@ -114,6 +115,7 @@ export function instrumentSupervisor(o: SupervisorMetricsOptions): SupervisorMet
             eventTimeLagSeconds: max === undefined ? null : (now - (max - o.latenessMs)) / 1000,
             paused: p.paused,
             idle: p.idle,
+            failed: p.failed !== null,
           }
         })
     },

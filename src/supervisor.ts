@@ -8,6 +8,7 @@ import { createHttp } from './http.js'
 import { CONSUMER_FETCH, createKafka, ensureTopic } from './kafka.js'
 import { configureLog, log, redactUrl } from './log.js'
 import { Pipeline } from './pipeline.js'
+import type { PartitionFailure } from './protocol.js'
 import { instrumentSupervisor } from './supervisor-metrics.js'
 import { ActorThread } from './threads.js'
 import type { ActorData } from '../workers/window-actor.js'
@@ -150,8 +151,8 @@ async function main(config: SupervisorConfig): Promise<void> {
     pipeline,
     health: {
       notReadyReason: () =>
-        stopping ? 'shutting down' : crashed ? `consumer crashed: ${crashed}` : postgresError ? `postgres unreachable: ${postgresError}` : kafkaRestarting ? `kafka consumer restarting: ${kafkaRestarting}` : kafkaSilentFor() ? `kafka unreachable: no heartbeat accepted for ${Math.round(kafkaSilentFor() / 1000)} s` : !joined ? 'not yet in the consumer group' : null,
-      details: () => ({ partitions: pipeline.partitions(), stats: pipeline.stats, restarts: { actors: actors.map((a) => a.restarts), writer: writer.restarts } }),
+        stopping ? 'shutting down' : crashed ? `consumer crashed: ${crashed}` : postgresError ? `postgres unreachable: ${postgresError}` : kafkaRestarting ? `kafka consumer restarting: ${kafkaRestarting}` : kafkaSilentFor() ? `kafka unreachable: no heartbeat accepted for ${Math.round(kafkaSilentFor() / 1000)} s` : !joined ? 'not yet in the consumer group' : failedReason(pipeline.failures()),
+      details: () => ({ partitions: pipeline.partitions(), failed: pipeline.failures(), stats: pipeline.stats, restarts: { actors: actors.map((a) => a.restarts), writer: writer.restarts } }),
     },
     kafkaOffsets: async () => (await admin.fetchTopicOffsets(topic)).map((o) => ({ partition: o.partition, low: o.low, high: o.high })),
   })
@@ -207,6 +208,13 @@ async function main(config: SupervisorConfig): Promise<void> {
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
   process.on('SIGINT', () => void shutdown('SIGINT'))
+}
+
+/** The readiness reason for partitions whose commit Postgres refuses for good (null if none); src/http-summary.ts keys on its first words. */
+function failedReason(failed: PartitionFailure[]): string | null {
+  if (failed.length === 0) return null
+  const each = failed.map((f) => `partition ${f.partition} at offset ${f.fromOffset}: SQLSTATE ${f.sqlstate} ${f.message}`)
+  return `partitions failed: Postgres refuses their commit, they stopped until the supervisor restarts (${each.join('; ')})`
 }
 
 runMain('supervisor', 'tumbler: consumes Kafka, aggregates tumbling windows on worker threads, writes Postgres, serves UI, API and /metrics.', supervisorOptions, main)

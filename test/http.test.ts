@@ -122,6 +122,8 @@ t.test('GET /api/summary: totals from Postgres, rejected counts, lag, pipeline s
   t.equal((await app.inject({ url: '/api/summary', query: { windows: '3' } })).json().pipeline.state, 'kafka_unreachable')
   health.reason = 'not yet in the consumer group'
   t.equal((await app.inject({ url: '/api/summary', query: { windows: '3' } })).json().pipeline.state, 'starting')
+  health.reason = 'partitions failed: Postgres refuses their commit, they stopped until the supervisor restarts (partition 2 at offset 7: SQLSTATE 23514 …)'
+  t.equal((await app.inject({ url: '/api/summary', query: { windows: '3' } })).json().pipeline.state, 'failed', 'a failed partition shows as Failed')
   health.reason = 'shutting down'
   t.equal((await app.inject({ url: '/api/summary', query: { windows: '3' } })).json().pipeline.reason, 'shutting down', 'the reason is passed on')
 })

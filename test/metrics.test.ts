@@ -77,7 +77,7 @@ t.test('threadSampler: busy time grows, heap is this isolate', async (t) => {
   t.ok(b.heapUsedBytes > 0 && b.heapUsedBytes <= b.heapTotalBytes)
 })
 
-const ALLOWED_LABELS = new Set(['topic', 'partition', 'reason', 'thread', 'state', 'method', 'route', 'code'])
+const ALLOWED_LABELS = new Set(['topic', 'partition', 'reason', 'thread', 'state', 'method', 'route', 'code', 'sqlstate'])
 
 t.test('declarations follow the naming guide and keep labels bounded', async (t) => {
   const declared = registry.getMetricsAsArray().filter((m) => m.name.startsWith('tumbler_'))
@@ -108,9 +108,10 @@ t.test('collect() reads the bound sources at scrape time; promtool accepts the r
     eventTimeLagSeconds: 61,
     paused: false,
     idle: false,
+    failed: false,
     ...over,
   })
-  let parts = [part(0, { paused: true }), part(1, { committed: 1000n, lagSeconds: 0, idle: true }), part(2, { highWatermark: null, lagSeconds: null, eventTimeLagSeconds: null })]
+  let parts = [part(0, { paused: true }), part(1, { committed: 1000n, lagSeconds: 0, idle: true }), part(2, { highWatermark: null, lagSeconds: null, eventTimeLagSeconds: null, failed: true })]
   bindMetricSources({
     partitions: () => parts,
     threads: () => [
@@ -136,6 +137,7 @@ t.test('collect() reads the bound sources at scrape time; promtool accepts the r
   t.equal(value(s, 'tumbler_partitions_assigned'), 3)
   t.equal(value(s, 'tumbler_partitions_paused'), 1)
   t.equal(value(s, 'tumbler_partitions_idle'), 1)
+  t.equal(value(s, 'tumbler_partitions_failed'), 1, 'a partition whose commit Postgres refuses counts as failed')
   t.equal(value(s, 'tumbler_thread_mailbox_tasks', { thread: 'actor-0' }), 3)
   t.same([value(s, 'tumbler_postgres_pool_connections', { state: 'active' }), value(s, 'tumbler_postgres_pool_connections', { state: 'idle' })], [2, 1])
   t.equal(value(s, 'tumbler_postgres_pool_waiting_clients'), 2)
@@ -146,6 +148,7 @@ t.test('collect() reads the bound sources at scrape time; promtool accepts the r
   consumed = 200 // a smaller reading (never happens) must not make the counter go back
   const after = parseMetrics(await registry.metrics())
   t.equal(value(after, 'tumbler_consumer_lag_records', { partition: '0' }), undefined, 'a partition given up disappears')
+  t.equal(value(after, 'tumbler_partitions_failed'), 0, 'no failed partition left')
   t.equal(value(after, 'tumbler_records_consumed_total'), value(s, 'tumbler_records_consumed_total'), 'counter never goes back')
 
   const check = promtoolCheckMetrics(text)

@@ -66,9 +66,9 @@ t.test('Prometheus scrapes /metrics: consumption rises, lag per partition, fresh
   const groups = await waitFor(async () => {
     const data = (await prom.get('/api/v1/rules')) as { groups: { rules: { name: string; health: string; lastError?: string }[] }[] }
     const rules = data.groups.flatMap((g) => g.rules)
-    return rules.length === 7 && rules.every((r) => r.health === 'ok') ? rules : null
+    return rules.length === 8 && rules.every((r) => r.health === 'ok') ? rules : null
   }, 'the alert rules to evaluate', 30_000, 250)
-  t.equal(groups.length, 7, 'all seven alert rules load and evaluate on live series')
+  t.equal(groups.length, 8, 'all eight alert rules load and evaluate on live series')
   const firing = (await prom.get('/api/v1/alerts')) as { alerts: { labels: { alertname: string }; state: string }[] }
   t.same(firing.alerts.filter((a) => a.labels.alertname === 'TumblerSupervisorDown'), [], 'the supervisor counts as scraped')
 

@@ -1,11 +1,12 @@
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { setTimeout as delay } from 'node:timers/promises'
 import { workerData } from 'node:worker_threads'
 import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
 import { log } from '../src/log.js'
-import { ThreadCounter, type AdvancedPartition, type CommitResult, type CommitTask, type CommittedPartition, type CommittedRow, type PartitionFlush, type RejectedRecord } from '../src/protocol.js'
+import { pgErrorKind, sqlState } from '../src/pg-errors.js'
+import { ThreadCounter, type AdvancedPartition, type CommitResult, type CommitTask, type CommittedPartition, type CommittedRow, type PartitionFailure, type PartitionFlush, type RejectedRecord, type RejectReason } from '../src/protocol.js'
+import { retry } from '../src/retry.js'
 import { faultCounter } from './faults.js'
 import { idleAdvances, lowWatermark, type PartitionProgress } from './finality.js'
 import { countInThread, reportThreadStats } from '../src/thread-stats.js'
@@ -15,7 +16,9 @@ import { countInThread, reportThreadStats } from '../src/thread-stats.js'
 // partitions' next_offset, behind the epoch/offset fence; then, in the same transaction,
 // applies idle advances and closes the windows the topic's new low watermark passed
 // (closed_at, NOTIFY tumbler_windows_closed). Runs alone in its own single-thread piscina
-// pool, so commits never overlap.
+// pool, so commits never overlap. A transaction Postgres refuses for good (a data exception
+// or constraint violation) is not retried: the partitions it refuses are found and reported
+// failed, and the others are committed.
 
 /** The channel of the NOTIFY sent by a transaction that closed windows (CONTRACT "Window semantics"). */
 export const WINDOWS_CLOSED_CHANNEL = 'tumbler_windows_closed'
@@ -61,22 +64,85 @@ function dropConnection(): void {
   client = null
 }
 
+/** Waits between attempts of a transaction Postgres refused for a transient reason. */
+const COMMIT_BACKOFF = { baseMs: 100, maxMs: 5000 }
+
+type Committed = Omit<CommitResult, 'attempts' | 'durationMs' | 'committedAtMs'>
+
+/** The COMMIT task: see the header comment; never rejects for a Postgres error (transient: retried; deterministic: CommitResult.failed). */
 export default async function commit(task: CommitTask): Promise<CommitResult> {
   const started = Date.now()
-  for (let attempt = 1; ; attempt++) {
+  let attempts = 0
+  // Postgres away, slow, deadlocked: the same work is retried after a rollback; the caller's
+  // in-flight bound pauses the consumer meanwhile. An unknown outcome (connection lost during
+  // COMMIT) is safe to retry: if it did commit, the fence refuses the repeat. A deterministic
+  // refusal (src/pg-errors.ts) ends the loop at once.
+  const attempt = async (flushes: PartitionFlush[]): Promise<Committed> => {
+    const { value } = await retry(
+      () => {
+        attempts++
+        return commitOnce(task, flushes)
+      },
+      {
+        ...COMMIT_BACKOFF,
+        retryable: (err) => pgErrorKind(err) === 'transient',
+        onRetry: (err, attempt, backoffMs) => {
+          log.warn('commit failed, retrying', { attempt, backoffMs, sqlstate: sqlState(err), error: err as Error })
+          countInThread(ThreadCounter.TRANSACTION_RETRIES)
+        },
+      },
+    )
+    return value
+  }
+  let result: Committed
+  try {
+    result = await attempt(task.flushes)
+  } catch (err) {
+    result = await isolate(task.flushes, err, attempt)
+  }
+  return { ...result, attempts, durationMs: Date.now() - started, committedAtMs: Date.now() }
+}
+
+/**
+ * Postgres refused the transaction of all these flushes for a reason that does not go away.
+ * One transaction per partition then finds the partitions it refuses (a CHECK or trigger on
+ * one category, a total one partition's delta pushes past the column): those are reported
+ * as failed, the others are committed. Each partition is tried once more here, never in a loop.
+ */
+async function isolate(flushes: PartitionFlush[], refusal: unknown, attempt: (flushes: PartitionFlush[]) => Promise<Committed>): Promise<Committed> {
+  const byPartition = new Map<number, PartitionFlush[]>()
+  for (const f of flushes) byPartition.set(f.partition, [...(byPartition.get(f.partition) ?? []), f])
+  const partitions = [...byPartition.keys()].sort((a, b) => a - b)
+  log.error('Postgres refused the commit (not retried); committing each partition alone to find the ones it refuses', { partitions, sqlstate: sqlState(refusal), error: refusal as Error })
+  const results: Committed[] = []
+  const failed: PartitionFailure[] = []
+  for (const partition of partitions) {
+    const own = byPartition.get(partition)!
     try {
-      const result = await commitOnce(task)
-      return { ...result, attempts: attempt, durationMs: Date.now() - started, committedAtMs: Date.now() }
+      // With one partition, the refusal already is its own.
+      if (partitions.length === 1) throw refusal
+      results.push(await attempt(own))
     } catch (err) {
-      // Postgres away, slow, deadlocked: roll back and retry the same work; the caller's
-      // in-flight bound pauses the consumer meanwhile. An unknown outcome (connection lost
-      // during COMMIT) is safe to retry: if it did commit, the fence refuses the repeat.
-      const backoffMs = Math.min(5000, 100 * 2 ** Math.min(attempt - 1, 6))
-      log.warn('commit failed, retrying', { attempt, backoffMs, error: err as Error })
-      countInThread(ThreadCounter.TRANSACTION_RETRIES)
-      if (client) await client.query('ROLLBACK').catch(dropConnection)
-      await delay(backoffMs)
+      const failure: PartitionFailure = { partition, epoch: own.at(-1)!.epoch, fromOffset: own[0]!.fromOffset, sqlstate: sqlState(err) ?? '?????', message: (err as Error).message }
+      log.error('partition failed: Postgres refuses its commit', { ...failure, error: err as Error })
+      failed.push(failure)
     }
+  }
+  return {
+    committed: results.flatMap((r) => r.committed),
+    fenced: results.flatMap((r) => r.fenced),
+    failed,
+    rows: results.flatMap((r) => r.rows),
+    rejected: results.reduce((n, r) => n + r.rejected, 0),
+    rejectedByReason: results.reduce<CommitResult['rejectedByReason']>((sum, r) => {
+      for (const [reason, n] of Object.entries(r.rejectedByReason) as [RejectReason, number][]) sum[reason] = (sum[reason] ?? 0) + n
+      return sum
+    }, {}),
+    counted: results.reduce((n, r) => n + r.counted, 0),
+    appendTimes: results.flatMap((r) => r.appendTimes),
+    advanced: results.flatMap((r) => r.advanced),
+    lowWatermarkMs: results.reduce<number | null>((low, r) => (r.lowWatermarkMs === null ? low : Math.max(low ?? r.lowWatermarkMs, r.lowWatermarkMs)), null),
+    closedWindows: [...new Set(results.flatMap((r) => r.closedWindows))].sort((a, b) => a - b),
   }
 }
 
@@ -109,9 +175,20 @@ function groupFlushes(flushes: PartitionFlush[]): Group[] {
   return [...groups.values()].sort((a, b) => a.partition - b.partition)
 }
 
-async function commitOnce(task: CommitTask): Promise<Omit<CommitResult, 'attempts' | 'durationMs' | 'committedAtMs'>> {
+/** One transaction over these flushes; rolled back (and the error rethrown) if any statement fails. */
+async function commitOnce(task: CommitTask, flushes: PartitionFlush[]): Promise<Committed> {
   const c = await connection()
-  const groups = groupFlushes(task.flushes)
+  try {
+    return await transaction(c, task, flushes)
+  } catch (err) {
+    await c.query('ROLLBACK').catch(dropConnection)
+    throw err
+  }
+}
+
+async function transaction(c: pg.Client, task: CommitTask, flushes: PartitionFlush[]): Promise<Committed> {
+  const topic = task.topic
+  const groups = groupFlushes(flushes)
   await c.query('BEGIN')
   // COPY first, before any lock: a writer frozen (SIGSTOP, VM pause) or cut off in the
   // middle of a COPY leaves its session waiting for data, which neither
@@ -214,7 +291,7 @@ async function commitOnce(task: CommitTask): Promise<Omit<CommitResult, 'attempt
        SELECT $1, partition, "offset", reason, detail, payload, 'epoch'::timestamptz + kafka_timestamp_ms * interval '1 millisecond' FROM stage_rejected
         WHERE (partition, epoch) IN (SELECT * FROM unnest($2::int[], $3::bigint[]))
        ON CONFLICT (topic, partition, "offset") DO NOTHING`,
-      [task.topic, accepted.map((g) => g.partition), accepted.map((g) => g.epoch)],
+      [topic, accepted.map((g) => g.partition), accepted.map((g) => g.epoch)],
     )
   }
   if (accepted.length > 0) {
@@ -229,7 +306,7 @@ async function commitOnce(task: CommitTask): Promise<Omit<CommitResult, 'attempt
   await c.query('COMMIT')
   fault('commit') // test hook: dying here leaves the main thread not knowing the outcome
   const committed: CommittedPartition[] = accepted.map((g) => ({ partition: g.partition, epoch: g.epoch, nextOffset: g.nextOffset, maxEventMs: g.maxEventMs }))
-  return { committed, fenced, rows, rejected: rejected.length, rejectedByReason, counted, appendTimes: [...appendTimes], advanced, lowWatermarkMs, closedWindows }
+  return { committed, fenced, failed: [], rows, rejected: rejected.length, rejectedByReason, counted, appendTimes: [...appendTimes], advanced, lowWatermarkMs, closedWindows }
 }
 
 interface ProgressRow {

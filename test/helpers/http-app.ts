@@ -66,7 +66,7 @@ export async function buildApp(t: Teardown, opts: { env?: Record<string, string>
 
 /** A CommitResult as the writer returns it, touching these rows. */
 export function commitOf(rows: CommittedRow[], committedAtMs = Date.now()): CommitResult {
-  return { committed: [], fenced: [], rows, rejected: 0, rejectedByReason: {}, counted: rows.length, appendTimes: [], advanced: [], lowWatermarkMs: null, closedWindows: [], attempts: 1, durationMs: 1, committedAtMs }
+  return { committed: [], fenced: [], failed: [], rows, rejected: 0, rejectedByReason: {}, counted: rows.length, appendTimes: [], advanced: [], lowWatermarkMs: null, closedWindows: [], attempts: 1, durationMs: 1, committedAtMs }
 }
 
 /** Inserts category_sales rows: [window start ISO, category, total, count]. */

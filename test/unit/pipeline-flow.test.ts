@@ -1,7 +1,8 @@
 // Unit tests for the flow control of src/pipeline.ts dispatch(): the in-flight bounds
-// (records and bytes) and the guard against a fetch position that jumped past what was
-// counted; idle partitions reported to the writer and its advances passed to the actor.
-// Fake actors, writer, consumer and pool; no threads, no broker, no Postgres.
+// (records and bytes), the guard against a fetch position that jumped past what was
+// counted, a partition whose commit Postgres refuses for good, and idle partitions reported
+// to the writer with their advances passed to the actor. Fake actors, writer, consumer and
+// pool; no threads, no broker, no Postgres.
 import { EventEmitter } from 'node:events'
 import t from 'tap'
 import type pg from 'pg'
@@ -13,6 +14,8 @@ import type { ActorThread } from '../../src/threads.js'
 /** An actor that remembers what it was given and flushes it as one range; a writer that commits every flush. */
 class FakeThread extends EventEmitter {
   tasks: { type: string }[] = []
+  /** As a writer: answer every commit with partition 0 failed (SQLSTATE 22003), as the real writer does after isolating it. */
+  refuse = false
   private range: { from: string; next: string; epoch: string } | null = null
   async run<T>(task: { type: string; buffer?: ArrayBuffer; epoch?: string; flushes?: PartitionFlush[]; idle?: IdlePartition[] }): Promise<T> {
     this.tasks.push(task)
@@ -30,11 +33,16 @@ class FakeThread extends EventEmitter {
       return { partitions: flush } as T
     }
     if (task.type === 'commit') {
+      await new Promise((r) => setImmediate(r)) // a commit takes a while: flushes queue up behind it
       const last = task.flushes!.at(-1)
+      if (this.refuse && last) {
+        const failed = [{ partition: 0, epoch: last.epoch, fromOffset: task.flushes![0]!.fromOffset, sqlstate: '22003', message: 'numeric field overflow' }]
+        return { committed: [], fenced: [], failed, rows: [], rejected: 0, rejectedByReason: {}, counted: 0, appendTimes: [], advanced: [], lowWatermarkMs: null, closedWindows: [], attempts: 1, durationMs: 0, committedAtMs: 0 } as T
+      }
       const committed = last ? [{ partition: 0, epoch: last.epoch, nextOffset: last.nextOffset, maxEventMs: null }] : []
       // Every idle partition is raised to 12:00 from where it stands.
       const advanced = task.idle!.map((i) => ({ partition: i.partition, epoch: i.epoch, fromOffset: i.offset, idleWatermarkMs: ADVANCED_TO }))
-      return { committed, fenced: [], rows: [], rejected: 0, rejectedByReason: {}, counted: 0, appendTimes: [], advanced, lowWatermarkMs: null, closedWindows: [], attempts: 1, durationMs: 0, committedAtMs: 0 } as T
+      return { committed, fenced: [], failed: [], rows: [], rejected: 0, rejectedByReason: {}, counted: 0, appendTimes: [], advanced, lowWatermarkMs: null, closedWindows: [], attempts: 1, durationMs: 0, committedAtMs: 0 } as T
     }
     return null as T
   }
@@ -185,4 +193,35 @@ t.test('IDLE_PARTITION_SECONDS=0: never idle', async (t) => {
   ;(pipeline as unknown as { commitIdle(): void }).commitIdle()
   clock()
   t.equal(writer.tasks.length, 0, 'no commit for idleness')
+})
+
+t.test('a commit Postgres refuses for good: the partition stops where it stands, and stays stopped', async (t) => {
+  const { pipeline, calls, actor, writer } = setup()
+  t.teardown(() => pipeline.close())
+  await claimed(pipeline)
+  t.equal(await pipeline.dispatch(0, records(0, 10), notStale, '0'), '9')
+  pipeline.flushAll()
+  await waitUntil(() => pipeline.partitions()[0]!.committed === '10')
+  writer.refuse = true
+  t.equal(await pipeline.dispatch(0, records(10, 10), notStale, '10'), '19')
+  pipeline.flushAll() // the refused commit, 10..19
+  await new Promise((r) => setImmediate(r))
+  t.equal(await pipeline.dispatch(0, records(20, 10), notStale, '20'), '29')
+  pipeline.flushAll() // 20..29 waits behind it
+  await waitUntil(() => pipeline.failures().length === 1)
+  for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r)) // whatever would follow the refusal
+
+  t.match(pipeline.failures(), [{ partition: 0, fromOffset: '10', sqlstate: '22003', message: 'numeric field overflow' }], 'listed with where it stands and why')
+  t.match(pipeline.partitions()[0], { committed: '10', failed: { sqlstate: '22003' } }, 'its position stays at the refused flush')
+  t.equal(calls.at(-1), 'pause 0', 'paused in the consumer: its records stay in Kafka')
+  t.equal(writer.tasks.filter((x) => x.type === 'commit').length, 2, 'the flush queued behind the refused one is dropped, not sent to be fenced')
+  t.ok(actor.tasks.some((x) => x.type === 'release'), 'its actor drops what it counted past the stored position')
+
+  const before = { calls: calls.length, actorTasks: actor.tasks.length }
+  t.equal(await pipeline.dispatch(0, records(30, 10), notStale, '30'), null, 'a batch still fetched is not handed over')
+  pipeline.resync([0], 'writer restarted')
+  pipeline.onAssignment([0]) // a rebalance that keeps it here
+  await new Promise((r) => setImmediate(r))
+  t.equal(actor.tasks.length, before.actorTasks, 'never claimed again (no ASSIGN), never fed')
+  t.same(calls.slice(before.calls), ['seek 0 30', 'pause 0'], 'a rebalance pauses it again')
 })
