@@ -13,6 +13,8 @@ export interface ActorData extends WindowRules {
   /** This actor's index; its fault role is `actor<index>`. */
   index: number
   faults: string
+  /** REJECTED_PAYLOAD_MAX_BYTES: bytes of a rejected value kept. */
+  rejectedPayloadMaxBytes: number
   /** One Int32 shared with the supervisor: set once the injected fault has fired. */
   faultFired: SharedArrayBuffer
 }
@@ -26,7 +28,7 @@ const partitions = new Map<number, PartitionState>()
 export default function handle(msg: ActorMessage): Flush | number | null {
   switch (msg.type) {
     case ActorTask.ASSIGN:
-      partitions.set(msg.partition, new PartitionState(msg.partition, msg.epoch, Number(msg.nextOffset), msg.maxEventMs, rules))
+      partitions.set(msg.partition, new PartitionState(msg.partition, msg.epoch, Number(msg.nextOffset), msg.maxEventMs, rules, data.rejectedPayloadMaxBytes))
       return null
     case ActorTask.BATCH: {
       fault('batch')
