@@ -7,10 +7,10 @@ import { metrics } from './metrics.js'
 // pass, at start and every REJECTED_RETENTION_INTERVAL_SECONDS, creates the partitions of the
 // days that may receive rows and drops the days past the retention. One supervisor at a time
 // does it (a session advisory lock, tried, never waited for: a pass another supervisor is
-// running covers this one's). The choices, and why, are in docs/rejections.md "Retention".
+// running covers this one's). The choices, and why: docs/rejections.md "Size and retention".
 //
-// Commits never wait for a pass: rows no daily partition covers go to rejected_events_default.
-// A pass's DDL holds rejected_events exclusively for milliseconds, and waits for it at most
+// No commit needs a pass: rows no daily partition covers go to rejected_events_default. A
+// pass's DDL holds rejected_events exclusively for milliseconds and waits for it at most
 // LOCK_TIMEOUT_MS (commits that store rejected records queue behind a waiting DDL; those that
 // store none never touch the table); a step that times out is tried again at the next pass.
 
