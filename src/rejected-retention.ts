@@ -106,14 +106,15 @@ async function passSteps(client: pg.Client, retentionDays: number, nowMs: number
     "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'rejected_events'::regclass",
   )
   const plan = planRetention(rows.map((r) => r.name), nowMs, retentionDays)
-  // After one lock timeout the table is busy (a long transaction holds it): the remaining DDL
-  // waits for the next pass, so commits queue behind at most one LOCK_TIMEOUT_MS per pass.
+  // After one timeout the remaining DDL waits for the next pass: the table is busy (a long
+  // transaction holds it), or DEFAULT too big to scan, and commits that store rejected records
+  // should queue behind at most one LOCK_TIMEOUT_MS (or STATEMENT_TIMEOUT_MS) per pass.
   let busy: string | null = null
   const ddl = async (table: string, body: () => Promise<unknown>): Promise<boolean> => {
-    const why = busy ? `not tried: ${busy}` : await step(client, body)
-    if (why === LOCK_TIMED_OUT) busy = `rejected_events busy (lock not granted within ${LOCK_TIMEOUT_MS} ms); next pass tries again`
-    if (why) result.skipped.push({ table, why: why === LOCK_TIMED_OUT ? busy! : why })
-    return why === null
+    const outcome = busy ? { why: `not tried: ${busy}` } : await step(client, body)
+    if (outcome?.timedOut) busy = outcome.why
+    if (outcome) result.skipped.push({ table, why: outcome.why })
+    return outcome === null
   }
   for (const day of plan.create) {
     const table = dayPartitionName(day)
@@ -134,25 +135,27 @@ async function passSteps(client: pg.Client, retentionDays: number, nowMs: number
   metrics.rejectedDefaultRowsDeleted.inc(result.defaultRowsDeleted)
 }
 
-const LOCK_TIMED_OUT = 'lock timeout'
-
-/** Runs one DDL step in its own transaction with the DDL timeouts; returns why it failed (LOCK_TIMED_OUT, or a reason), or null. */
-async function step(client: pg.Client, body: () => Promise<unknown>): Promise<string | null> {
+/**
+ * Runs one DDL step in its own transaction with the DDL timeouts. Returns null when it
+ * committed, else why not (`timedOut` for lock_timeout or statement_timeout); other errors are thrown.
+ */
+async function step(client: pg.Client, body: () => Promise<unknown>): Promise<{ why: string; timedOut?: boolean } | null> {
   try {
     await client.query('BEGIN')
     await client.query(`SET LOCAL lock_timeout = ${LOCK_TIMEOUT_MS}; SET LOCAL statement_timeout = ${STATEMENT_TIMEOUT_MS}`)
     const why = await body()
     if (typeof why === 'string') {
       await client.query('ROLLBACK')
-      return why
+      return { why }
     }
     await client.query('COMMIT')
     return null
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {})
-    const e = err as { code?: string; message: string }
-    if (e.code === '55P03') return LOCK_TIMED_OUT // lock_not_available: lock_timeout
-    if (e.code === '57014') return `${e.message} after ${STATEMENT_TIMEOUT_MS} ms; next pass tries again` // query_canceled: statement_timeout
+    const code = (err as { code?: string }).code
+    // 55P03 lock_not_available (lock_timeout), 57014 query_canceled (statement_timeout)
+    if (code === '55P03') return { why: `rejected_events busy (lock not granted within ${LOCK_TIMEOUT_MS} ms); next pass tries again`, timedOut: true }
+    if (code === '57014') return { why: `DDL cancelled after ${STATEMENT_TIMEOUT_MS} ms (rejected_events_default too big to scan?); next pass tries again`, timedOut: true }
     throw err
   }
 }
