@@ -53,8 +53,11 @@ export interface RecordIn {
   readonly length: number
   /** The value as text, or null if it is not valid UTF-8 (asked only when length > 0). */
   text(): string | null
-  /** A copy of the value's bytes (kept for rejected_events); null for a tombstone. */
-  copy(): Uint8Array | null
+  /**
+   * The value's bytes, not copied: valid only until the reader moves on (copy what you keep);
+   * null for a tombstone.
+   */
+  value(): Uint8Array | null
 }
 
 /** A record from a plain buffer (tests, and parseRecord). */
@@ -64,7 +67,7 @@ export function recordOf(value: Buffer | null, offset = 0, timestampMs = 0): Rec
     timestampMs,
     length: value === null ? -1 : value.length,
     text: () => (value !== null && isUtf8(value) ? value.toString('utf8') : null),
-    copy: () => value && new Uint8Array(value),
+    value: () => value,
   }
 }
 
@@ -129,7 +132,7 @@ export class BatchReader implements RecordIn {
     return null
   }
 
-  copy(): Uint8Array | null {
-    return this.length < 0 ? null : new Uint8Array(this.bytes.subarray(this.valueAt, this.valueAt + this.length))
+  value(): Uint8Array | null {
+    return this.length < 0 ? null : this.bytes.subarray(this.valueAt, this.valueAt + this.length)
   }
 }

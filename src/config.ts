@@ -24,6 +24,15 @@ export const kafkaOptions = {
  */
 export const MAX_FLUSH_RECORDS = 50_000
 
+/**
+ * Bounded so that one rejected value stays far below V8's string limit (~512 MB) when the
+ * writer sends it to Postgres as hex text (twice its size), and below bytea's 1 GB.
+ */
+export const MAX_REJECTED_PAYLOAD_BYTES = 64 * 1024 * 1024
+
+/** One partition per day: Postgres plans a few hundred partitions well, thousands poorly. 0 keeps everything. */
+export const MAX_REJECTED_RETENTION_DAYS = 366
+
 export const supervisorOptions = {
   ...kafkaOptions,
   kafkaGroupId: opt({ env: 'KAFKA_GROUP_ID', flag: 'kafka-group-id', default: 'tumbler', parse: text, help: 'consumer group; supervisors with one group id share the partitions' }),
@@ -45,6 +54,9 @@ export const supervisorOptions = {
   flushBytes: opt({ env: 'FLUSH_BYTES', flag: 'flush-bytes', default: 8 * 1024 * 1024, parse: int(1024), help: 'record bytes handed to one actor that trigger an early flush' }),
   maxInFlightRecords: opt({ env: 'MAX_INFLIGHT_RECORDS', flag: 'max-inflight-records', default: 20_000, parse: int(1), help: 'records of one partition read but not yet committed before the partition is paused' }),
   maxInFlightBytes: opt({ env: 'MAX_INFLIGHT_BYTES', flag: 'max-inflight-bytes', default: 16 * 1024 * 1024, parse: int(1024), help: 'record bytes of one partition read but not yet committed before the partition is paused' }),
+  rejectedPayloadMaxBytes: opt({ env: 'REJECTED_PAYLOAD_MAX_BYTES', flag: 'rejected-payload-max-bytes', default: 65_536, parse: int(0, MAX_REJECTED_PAYLOAD_BYTES), help: 'bytes of a rejected record value kept in rejected_events.payload (its full length and SHA-256 are always kept)' }),
+  rejectedRetentionDays: opt({ env: 'REJECTED_RETENTION_DAYS', flag: 'rejected-retention-days', default: 30, parse: int(0, MAX_REJECTED_RETENTION_DAYS), help: 'days of rejected_events kept, by Kafka timestamp: older daily partitions are dropped (0: keep everything)' }),
+  rejectedRetentionIntervalSeconds: opt({ env: 'REJECTED_RETENTION_INTERVAL_SECONDS', flag: 'rejected-retention-interval-seconds', default: 3600, parse: int(1, 86_400), help: 'how often a supervisor creates the coming days\' rejected_events partitions and drops expired ones, in seconds' }),
   logLevel: opt<string>({ env: 'LOG_LEVEL', flag: 'log-level', default: 'info', parse: oneOf(['debug', 'info', 'warn', 'error']), help: 'debug, info, warn or error' }),
   faults: opt({ env: 'TUMBLER_FAULTS', flag: 'faults', default: '', parse: (raw: string) => raw, help: 'test-only fault injection, e.g. "actor0:batch:40,writer:commit:3" (that thread dies once, at its Nth batch / commit); "sigusr2": each SIGUSR2 kills one random worker thread' }),
 }

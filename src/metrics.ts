@@ -243,6 +243,18 @@ export const metrics = {
     registers,
   }),
 
+  // --- rejected_events retention (src/rejected-retention.ts) --------------------------------
+  rejectedPartitionsDropped: new Counter({
+    name: 'tumbler_rejected_partitions_dropped_total',
+    help: 'Daily partitions of rejected_events this supervisor dropped because their day passed REJECTED_RETENTION_DAYS.',
+    registers,
+  }),
+  rejectedDefaultRowsDeleted: new Counter({
+    name: 'tumbler_rejected_default_rows_deleted_total',
+    help: 'Rows of rejected_events_default (Kafka timestamps outside the daily partitions) this supervisor deleted once past REJECTED_RETENTION_DAYS.',
+    registers,
+  }),
+
   // --- threads ------------------------------------------------------------------------------
   mailboxTasks: new Gauge({
     name: 'tumbler_thread_mailbox_tasks',

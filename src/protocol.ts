@@ -92,12 +92,17 @@ export interface WindowDelta {
   count: number
 }
 
+/** A record stored in rejected_events instead of being counted (CONTRACT "Postgres"). */
 export interface RejectedRecord {
   offset: string
   reason: RejectReason
   detail: string
-  /** The raw record value; null for a tombstone. */
+  /** The raw record value's first REJECTED_PAYLOAD_MAX_BYTES bytes (a copy); null for a tombstone. */
   payload: Uint8Array | null
+  /** Length of the whole value in bytes; null for a tombstone. */
+  payloadBytes: number | null
+  /** SHA-256 of the whole value (32 bytes); null for a tombstone. */
+  payloadSha256: Uint8Array | null
   kafkaTimestampMs: number
 }
 

@@ -9,6 +9,7 @@ import { CONSUMER_FETCH, createKafka, ensureTopic } from './kafka.js'
 import { configureLog, log, redactUrl } from './log.js'
 import { Pipeline } from './pipeline.js'
 import type { PartitionFailure } from './protocol.js'
+import { startRejectedRetention } from './rejected-retention.js'
 import { instrumentSupervisor } from './supervisor-metrics.js'
 import { ActorThread } from './threads.js'
 import type { ActorData } from '../workers/window-actor.js'
@@ -35,6 +36,8 @@ async function main(config: SupervisorConfig): Promise<void> {
   const db = new pg.Pool({ connectionString: config.databaseUrl, max: 4, application_name: 'tumbler-supervisor' })
   db.on('error', (err) => log.warn('postgres pool error', { error: err }))
   await migrate(db)
+  // Not awaited: until the day's partition exists, its rows go to the DEFAULT partition (and are moved when it is created).
+  const retention = startRejectedRetention({ databaseUrl: config.databaseUrl, retentionDays: config.rejectedRetentionDays, intervalMs: config.rejectedRetentionIntervalSeconds * 1000 })
 
   await ensureTopic(kafka, config.kafkaTopic, config.topicPartitions)
   const admin = kafka.admin()
@@ -42,7 +45,7 @@ async function main(config: SupervisorConfig): Promise<void> {
 
   const rules = { windowMs: config.windowSeconds * 1000, latenessMs: config.latenessSeconds * 1000, futureMs: config.futureSeconds * 1000 }
   const actors = Array.from({ length: config.actors }, (_, index) => {
-    const workerData: ActorData = { ...rules, index, faults: config.faults, faultFired: new SharedArrayBuffer(4), timestampDefaultZone: config.timestampDefaultZone }
+    const workerData: ActorData = { ...rules, index, faults: config.faults, rejectedPayloadMaxBytes: config.rejectedPayloadMaxBytes, faultFired: new SharedArrayBuffer(4), timestampDefaultZone: config.timestampDefaultZone }
     return new ActorThread({ name: `actor-${index}`, filename: new URL('../workers/window-actor.js', import.meta.url), workerData })
   })
   const writerData: WriterData = { databaseUrl: config.databaseUrl, windowMs: rules.windowMs, latenessMs: rules.latenessMs, faults: config.faults, faultFired: new SharedArrayBuffer(4) }
@@ -194,6 +197,7 @@ async function main(config: SupervisorConfig): Promise<void> {
       await Promise.all([...actors.map((a) => a.close()), writer.close()])
       clearInterval(pgProbe)
       clearInterval(offsetsPoll)
+      await retention.close()
       telemetry.close()
       await http.close()
       await admin.disconnect()

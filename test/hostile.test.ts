@@ -1,16 +1,21 @@
 // Hostile input through the real pipeline (broker, supervisor child process, Postgres):
 // every bad or odd record is counted exactly as the contract says or stored in
-// rejected_events with its precise reason and raw bytes, and nothing stops or restarts.
+// rejected_events with its precise reason and raw bytes (the first REJECTED_PAYLOAD_MAX_BYTES,
+// with the full length and SHA-256), and nothing stops or restarts.
+import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import t, { type Test } from 'tap'
 import { rng } from '../bench/rng.js'
 import { hostileCorpus, KAFKA_TS, T0, WINDOW_MS } from './helpers/hostile-corpus.js'
+import { supervisorOptions } from '../src/config.js'
 import { seedTimestamp } from '../src/transactions.js'
 import { committedRecords, createTopic, databaseFor, produce, query, startSupervisor, waitFor, type Produced, type Supervisor } from './helpers/harness.js'
 import { oracleTruth, type OracleRules } from './helpers/oracle.js'
 import { waitCaughtUp } from './helpers/verify.js'
 import { amountTable, timestampTable } from './helpers/docs-tables.js'
 
+/** REJECTED_PAYLOAD_MAX_BYTES, as the supervisors here run (the default). */
+const PAYLOAD_MAX_BYTES = supervisorOptions.rejectedPayloadMaxBytes.default
 const RULES: OracleRules = { windowMs: WINDOW_MS, latenessMs: 60_000, futureMs: 300_000 }
 const RULES_ENV = { WINDOW_SECONDS: '60', LATENESS_SECONDS: '60', FUTURE_SECONDS: '300', FLUSH_MS: '100' }
 
@@ -56,9 +61,10 @@ t.test('hostile corpus: each kind counted or rejected exactly as the contract sa
   await waitCaughtUp(db.url, topic, records.length, 120_000)
 
   // Rejected: the exact reason per offset, the raw bytes, the Kafka timestamp (clamped only when Postgres cannot hold it).
-  const rows = await query<{ offset: string; reason: string; detail: string; hex: string | null; kts: string }>(
+  const rows = await query<{ offset: string; reason: string; detail: string; hex: string | null; bytes: number | null; sha: string | null; kts: string }>(
     db.url,
-    `SELECT "offset"::text AS offset, reason, detail, encode(payload, 'hex') AS hex, (extract(epoch FROM kafka_timestamp) * 1000)::bigint::text AS kts
+    `SELECT "offset"::text AS offset, reason, detail, encode(payload, 'hex') AS hex, payload_bytes AS bytes, encode(payload_sha256, 'hex') AS sha,
+            (extract(epoch FROM kafka_timestamp) * 1000)::bigint::text AS kts
        FROM rejected_events WHERE topic = $1 ORDER BY "offset"`,
     [topic],
   )
@@ -72,14 +78,17 @@ t.test('hostile corpus: each kind counted or rejected exactly as the contract sa
     }
     if (!row) return void wrong.push(`#${offset} ${c.kind}: want ${c.expect.rejected}, got counted`)
     if (row.reason !== c.expect.rejected) wrong.push(`#${offset} ${c.kind}: want ${c.expect.rejected}, got ${row.reason} (${row.detail})`)
-    const hex = c.value === null ? null : c.value.toString('hex')
+    const hex = c.value === null ? null : c.value.subarray(0, PAYLOAD_MAX_BYTES).toString('hex')
     if (row.hex !== hex) wrong.push(`#${offset} ${c.kind}: payload bytes differ`)
+    if (row.bytes !== (c.value?.length ?? null)) wrong.push(`#${offset} ${c.kind}: payload_bytes ${row.bytes}, want ${c.value?.length ?? null}`)
+    if (row.sha !== (c.value && createHash('sha256').update(c.value).digest('hex'))) wrong.push(`#${offset} ${c.kind}: payload_sha256 is not the hash of the value`)
     const kts = c.kafkaTsMs ?? KAFKA_TS
     const storable = Math.max(kts, -210_866_803_200_000)
     if (row.kts !== String(storable)) wrong.push(`#${offset} ${c.kind}: kafka_timestamp ${row.kts}, want ${storable}`)
     if (row.detail.length === 0) wrong.push(`#${offset} ${c.kind}: empty detail`)
   })
-  t.same(wrong, [], 'every rejected kind has its reason, raw bytes and Kafka timestamp; every counted kind is not rejected')
+  t.same(wrong, [], 'every rejected kind has its reason, raw bytes (capped), length, SHA-256 and Kafka timestamp; every counted kind is not rejected')
+  t.ok(corpus.some((c) => (c.value?.length ?? 0) > PAYLOAD_MAX_BYTES), 'the corpus has values past the cap')
   t.equal(rows.length, corpus.filter((c) => 'rejected' in c.expect).length, 'rejected rows: one per rejected kind, nothing else')
   t.match(got.get(corpus.findIndex((c) => c.kafkaTsMs === -9e15 && 'rejected' in c.expect && c.expect.rejected === 'future'))?.detail, /-9000000000000000 ms/, 'an unstorable Kafka timestamp is named in the detail')
 
@@ -282,7 +291,7 @@ t.test('randomised: random bytes and mutated records, every offset counted or re
   t.equal(await sup.kill('SIGTERM'), 0, 'clean exit')
 })
 
-t.test('a flood of 1 MB bad records: all stored with their bytes, memory bounded by MAX_INFLIGHT_BYTES', async (t) => {
+t.test('a flood of 1 MB bad records: all stored (capped bytes, length, hash), memory bounded by MAX_INFLIGHT_BYTES', async (t) => {
   const partitions = 2
   const perPartition = 200
   const size = 1_000_000
@@ -312,8 +321,15 @@ t.test('a flood of 1 MB bad records: all stored with their bytes, memory bounded
     300_000,
     100,
   )
-  const [stored] = await query<{ n: string; bytes: string; reasons: string[] }>(db.url, 'SELECT count(*)::text AS n, sum(length(payload))::text AS bytes, array_agg(DISTINCT reason) AS reasons FROM rejected_events')
-  t.same(stored, { n: String(records.length), bytes: String(records.length * size), reasons: ['invalid_utf8'] }, `${records.length} rejected rows holding all ${records.length * size} bytes`)
+  const [stored] = await query<{ n: string; kept: string; bytes: string; reasons: string[] }>(
+    db.url,
+    'SELECT count(*)::text AS n, sum(octet_length(payload))::text AS kept, sum(payload_bytes)::text AS bytes, array_agg(DISTINCT reason) AS reasons FROM rejected_events',
+  )
+  t.same(
+    stored,
+    { n: String(records.length), kept: String(records.length * PAYLOAD_MAX_BYTES), bytes: String(records.length * size), reasons: ['invalid_utf8'] },
+    `${records.length} rejected rows keeping ${PAYLOAD_MAX_BYTES} of each record's ${size} bytes`,
+  )
   // One fetch may land on top of the bound before the partition pauses (kafkajs asks for at most 4 MB per partition).
   t.ok(maxInFlightBytes <= maxBytes + 5 * 1024 * 1024, `in-flight bytes per partition stayed near MAX_INFLIGHT_BYTES: ${(maxInFlightBytes / 2 ** 20).toFixed(1)} MiB sampled, bound ${maxBytes / 2 ** 20} MiB`)
   t.comment(`peak supervisor RSS (VmHWM) ${peakRssMb.toFixed(0)} MB while ${(records.length * size) / 1e6} MB of bad records went through`)

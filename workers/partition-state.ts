@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { APPEND_TIME_STEP_MS, RejectReason, type PartitionFlush, type RejectedRecord, type WindowDelta } from '../src/protocol.js'
 import type { RecordIn } from '../src/batch-codec.js'
 import { UTC, type Zone } from '../src/time-zone.js'
@@ -72,6 +73,8 @@ export class PartitionState {
     private readonly rules: WindowRules,
     /** TIMESTAMP_DEFAULT_ZONE: the zone of a `timestamp` written without one. */
     private readonly zone: Zone = UTC,
+    /** Bytes of a rejected value kept (REJECTED_PAYLOAD_MAX_BYTES); its length and SHA-256 always are. Default: all. */
+    private readonly payloadMaxBytes = Number.POSITIVE_INFINITY,
   ) {
     this.fromOffset = nextOffset
     this.nextOffset = nextOffset
@@ -131,8 +134,19 @@ export class PartitionState {
     // it in kafka_timestamp and stall every commit, so it is stored clamped and named in detail.
     const storable = Math.min(Math.max(kafkaTimestampMs, MIN_STORABLE_MS), MAX_STORABLE_MS)
     if (storable !== kafkaTimestampMs) detail += ` (Kafka timestamp ${kafkaTimestampMs} ms is outside what Postgres stores; kafka_timestamp holds ${isoTime(storable)})`
-    // A copy: the batch buffer should not live until the flush.
-    this.rejected.push({ offset: String(r.offset), reason, detail, payload: r.copy(), kafkaTimestampMs: storable })
+    // Hashed here, where the bytes already are (rejects are rare); only the first
+    // payloadMaxBytes are copied (the batch buffer should not live until the flush), so a
+    // stream of 1 MB garbage costs neither memory on the way nor disk in Postgres.
+    const value = r.value()
+    this.rejected.push({
+      offset: String(r.offset),
+      reason,
+      detail,
+      payload: value && new Uint8Array(value.subarray(0, this.payloadMaxBytes)),
+      payloadBytes: value && value.byteLength,
+      payloadSha256: value && new Uint8Array(createHash('sha256').update(value).digest()),
+      kafkaTimestampMs: storable,
+    })
   }
 
   get pending(): number {

@@ -14,6 +14,8 @@ export interface ActorData extends WindowRules {
   /** This actor's index; its fault role is `actor<index>`. */
   index: number
   faults: string
+  /** REJECTED_PAYLOAD_MAX_BYTES: bytes of a rejected value kept. */
+  rejectedPayloadMaxBytes: number
   /** One Int32 shared with the supervisor: set once the injected fault has fired. */
   faultFired: SharedArrayBuffer
   /** TIMESTAMP_DEFAULT_ZONE, as validated at start (an IANA name or a fixed offset). */
@@ -31,7 +33,7 @@ const partitions = new Map<number, PartitionState>()
 export default function handle(msg: ActorMessage): Flush | number | null {
   switch (msg.type) {
     case ActorTask.ASSIGN:
-      partitions.set(msg.partition, new PartitionState(msg.partition, msg.epoch, Number(msg.nextOffset), msg.maxEventMs, msg.idleWatermarkMs, rules, zone))
+      partitions.set(msg.partition, new PartitionState(msg.partition, msg.epoch, Number(msg.nextOffset), msg.maxEventMs, msg.idleWatermarkMs, rules, zone, data.rejectedPayloadMaxBytes))
       return null
     case ActorTask.BATCH: {
       fault('batch')

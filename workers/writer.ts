@@ -41,7 +41,7 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v)
 
 const STAGING = `
   CREATE TEMP TABLE IF NOT EXISTS stage_sales (partition integer, epoch bigint, window_start_ms bigint, category text, cents numeric, cnt bigint) ON COMMIT DELETE ROWS;
-  CREATE TEMP TABLE IF NOT EXISTS stage_rejected (partition integer, epoch bigint, "offset" bigint, reason text, detail text, payload bytea, kafka_timestamp_ms bigint) ON COMMIT DELETE ROWS;
+  CREATE TEMP TABLE IF NOT EXISTS stage_rejected (partition integer, epoch bigint, "offset" bigint, reason text, detail text, payload bytea, payload_bytes integer, payload_sha256 bytea, kafka_timestamp_ms bigint) ON COMMIT DELETE ROWS;
   SET idle_in_transaction_session_timeout = '15s';`
 
 /** From this many (window, category) rows on, the upsert goes through COPY. */
@@ -206,10 +206,10 @@ async function transaction(c: pg.Client, task: CommitTask, flushes: PartitionFlu
   }
   const rejectedLines = groups.flatMap((g) =>
     g.flushes.flatMap((f) =>
-      f.rejected.map((r) => `${g.partition}\t${g.epoch}\t${r.offset}\t${r.reason}\t${copyText(r.detail)}\t${r.payload ? '\\\\x' + Buffer.from(r.payload.buffer, r.payload.byteOffset, r.payload.byteLength).toString('hex') : '\\N'}\t${Math.trunc(r.kafkaTimestampMs)}\n`),
+      f.rejected.map((r) => `${g.partition}\t${g.epoch}\t${r.offset}\t${r.reason}\t${copyText(r.detail)}\t${copyBytea(r.payload)}\t${r.payloadBytes ?? '\\N'}\t${copyBytea(r.payloadSha256)}\t${Math.trunc(r.kafkaTimestampMs)}\n`),
     ),
   )
-  if (rejectedLines.length > 0) await copyRows(c, 'COPY stage_rejected (partition, epoch, "offset", reason, detail, payload, kafka_timestamp_ms) FROM STDIN', rejectedLines)
+  if (rejectedLines.length > 0) await copyRows(c, 'COPY stage_rejected (partition, epoch, "offset", reason, detail, payload, payload_bytes, payload_sha256, kafka_timestamp_ms) FROM STDIN', rejectedLines)
   // The topic's lock first: it serialises the writers of all supervisors of the topic, so the
   // progress rows read below are the committed state of every partition (what the low
   // watermark and the idle advances are computed from). Nothing before it takes a lock, and
@@ -287,10 +287,12 @@ async function transaction(c: pg.Client, task: CommitTask, flushes: PartitionFlu
   }
   if (rejected.length > 0) {
     await c.query(
-      `INSERT INTO rejected_events (topic, partition, "offset", reason, detail, payload, kafka_timestamp)
-       SELECT $1, partition, "offset", reason, detail, payload, 'epoch'::timestamptz + kafka_timestamp_ms * interval '1 millisecond' FROM stage_rejected
+      // Routed to the day's partition of rejected_events (or its DEFAULT partition); the key
+      // holds kafka_timestamp, which a replay reads back unchanged, so DO NOTHING stays idempotent.
+      `INSERT INTO rejected_events (topic, partition, "offset", reason, detail, payload, payload_bytes, payload_sha256, kafka_timestamp)
+       SELECT $1, partition, "offset", reason, detail, payload, payload_bytes, payload_sha256, 'epoch'::timestamptz + kafka_timestamp_ms * interval '1 millisecond' FROM stage_rejected
         WHERE (partition, epoch) IN (SELECT * FROM unnest($2::int[], $3::bigint[]))
-       ON CONFLICT (topic, partition, "offset") DO NOTHING`,
+       ON CONFLICT (kafka_timestamp, topic, partition, "offset") DO NOTHING`,
       [topic, accepted.map((g) => g.partition), accepted.map((g) => g.epoch)],
     )
   }
@@ -417,6 +419,11 @@ function* chunk(lines: string[], budget = 1 << 20): Generator<string> {
     }
   }
   if (parts.length) yield parts.join('')
+}
+
+/** Bytes as a COPY text-format bytea (hex), or COPY's null. */
+function copyBytea(bytes: Uint8Array | null): string {
+  return bytes ? '\\\\x' + Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex') : '\\N'
 }
 
 /** Escapes a value for COPY's text format. */

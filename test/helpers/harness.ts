@@ -129,7 +129,9 @@ export async function startSupervisor(t: Teardown, env: Record<string, string>, 
   const command = opts.nice ? ['nice', '-n', String(opts.nice), process.execPath] : [process.execPath]
   const proc = spawn(command[0]!, [...command.slice(1), 'dist/supervisor.js'], {
     cwd: ROOT,
-    env: { ...process.env, ACTORS: '2', HTTP_PORT: String(port), LOG_LEVEL: 'info', ...env },
+    // REJECTED_RETENTION_DAYS=0: the datasets' fixed dates (2026-01-01…) are older than the
+    // default 30 days, and a retention pass would delete their rejected rows before the check.
+    env: { ...process.env, ACTORS: '2', HTTP_PORT: String(port), LOG_LEVEL: 'info', REJECTED_RETENTION_DAYS: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   proc.stdout!.pipe(out, { end: false })

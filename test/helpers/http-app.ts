@@ -37,7 +37,7 @@ export async function buildApp(t: Teardown, opts: { env?: Record<string, string>
   await migrate(pool)
   const config = parseOptions(supervisorOptions, [], { DATABASE_URL: db.url, KAFKA_TOPIC: uniqueName('t'), ...opts.env })!
   // The Pipeline only subscribes to its writer's 'restart'; an idle actor thread stands in.
-  const workerData: ActorData = { windowMs: config.windowSeconds * 1000, latenessMs: 0, futureMs: 0, index: 0, faults: '', faultFired: new SharedArrayBuffer(4), timestampDefaultZone: 'UTC' }
+  const workerData: ActorData = { windowMs: config.windowSeconds * 1000, latenessMs: 0, futureMs: 0, index: 0, faults: '', rejectedPayloadMaxBytes: config.rejectedPayloadMaxBytes, faultFired: new SharedArrayBuffer(4), timestampDefaultZone: 'UTC' }
   const writer = new ActorThread({ name: 'writer', filename: new URL('../../dist/workers/window-actor.js', import.meta.url), workerData })
   const pipeline = new Pipeline({ topic: config.kafkaTopic, owner: 'route-test', flushMs: 60_000, flushRecords: 1000, flushBytes: 1 << 20, maxInFlightRecords: 1000 }, pool, [], writer, {
     seek: () => {},

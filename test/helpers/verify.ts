@@ -30,4 +30,11 @@ export async function assertMatchesTruth(t: Assert, url: string, topic: string, 
   t.same(rdiff.map((k) => `${k}: got ${gotRejected.get(k)}, want ${truth.rejected.get(k)}`), [], 'rejected_events holds every bad or late record with its reason, once')
   t.equal(rejected.length, truth.rejected.size, 'rejected count')
   t.equal(rejected.filter((r) => r.topic !== topic).length, 0, 'rejected rows name the topic')
+  const [bad] = await query<{ n: string }>(
+    url,
+    `SELECT count(*)::text AS n FROM rejected_events
+      WHERE (payload IS NULL) <> (payload_bytes IS NULL) OR (payload IS NULL) <> (payload_sha256 IS NULL)
+         OR octet_length(payload) > payload_bytes OR (octet_length(payload) = payload_bytes AND sha256(payload) <> payload_sha256)`,
+  )
+  t.equal(bad?.n, '0', 'every rejected row: payload within payload_bytes, and payload_sha256 its hash when it is whole')
 }

@@ -2,7 +2,7 @@
 import os from 'node:os'
 import t, { type Test } from 'tap'
 import { int, list, parseOptions, text, usage, UsageError, type Options } from '../../src/cli.js'
-import { MAX_FLUSH_RECORDS, supervisorOptions } from '../../src/config.js'
+import { MAX_FLUSH_RECORDS, MAX_REJECTED_PAYLOAD_BYTES, MAX_REJECTED_RETENTION_DAYS, supervisorOptions } from '../../src/config.js'
 
 const parse = (argv: string[] = [], env: NodeJS.ProcessEnv = {}) => parseOptions(supervisorOptions, argv, env)
 const parsed = (argv: string[] = [], env: NodeJS.ProcessEnv = {}) => {
@@ -125,6 +125,21 @@ t.test('FLUSH_RECORDS is capped at 50,000', async (t) => {
   t.match(usageError(t, () => parse([], { FLUSH_RECORDS: '0' })), /FLUSH_RECORDS/)
   // The reason for the cap: that many of the largest amount stay exact in a double.
   t.ok(MAX_FLUSH_RECORDS * 99_999_999_999 < Number.MAX_SAFE_INTEGER)
+})
+
+t.test('rejected_events settings: contract defaults, bounds', async (t) => {
+  const v = parsed()
+  t.equal(v.rejectedPayloadMaxBytes, 65_536, 'REJECTED_PAYLOAD_MAX_BYTES defaults to 65536')
+  t.equal(v.rejectedRetentionDays, 30, 'REJECTED_RETENTION_DAYS defaults to 30')
+  t.equal(v.rejectedRetentionIntervalSeconds, 3600)
+  t.equal(parsed([], { REJECTED_PAYLOAD_MAX_BYTES: '0' }).rejectedPayloadMaxBytes, 0, '0: keep only length and hash')
+  t.equal(parsed(['--rejected-payload-max-bytes', String(MAX_REJECTED_PAYLOAD_BYTES)]).rejectedPayloadMaxBytes, MAX_REJECTED_PAYLOAD_BYTES)
+  t.match(usageError(t, () => parse([], { REJECTED_PAYLOAD_MAX_BYTES: String(MAX_REJECTED_PAYLOAD_BYTES + 1) })), /REJECTED_PAYLOAD_MAX_BYTES/)
+  t.match(usageError(t, () => parse([], { REJECTED_PAYLOAD_MAX_BYTES: '-1' })), /REJECTED_PAYLOAD_MAX_BYTES/)
+  t.equal(parsed([], { REJECTED_RETENTION_DAYS: '0' }).rejectedRetentionDays, 0, '0: keep everything')
+  t.equal(parsed(['--rejected-retention-days=7']).rejectedRetentionDays, 7)
+  t.match(usageError(t, () => parse([], { REJECTED_RETENTION_DAYS: String(MAX_REJECTED_RETENTION_DAYS + 1) })), /REJECTED_RETENTION_DAYS.*366/)
+  t.match(usageError(t, () => parse([], { REJECTED_RETENTION_INTERVAL_SECONDS: '0' })), /REJECTED_RETENTION_INTERVAL_SECONDS/)
 })
 
 t.test('int / text / list', async (t) => {

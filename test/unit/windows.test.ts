@@ -1,9 +1,10 @@
 // Unit tests for workers/partition-state.ts against ../shared/CONTRACT.md, "Window semantics".
+import { createHash } from 'node:crypto'
 import t from 'tap'
 import { isLate, PartitionState, watermark, windowStart, type WindowRules } from '../../workers/partition-state.js'
 import { recordOf } from '../../src/batch-codec.js'
 import { RejectReason, type PartitionFlush } from '../../src/protocol.js'
-import { parseZone } from '../../src/time-zone.js'
+import { parseZone, UTC } from '../../src/time-zone.js'
 
 const RULES: WindowRules = { windowMs: 60_000, latenessMs: 60_000, futureMs: 300_000 }
 const MIN = 60_000
@@ -295,6 +296,27 @@ t.test('PartitionState: rejected records carry a copy of the raw payload', async
   t.equal(r3!.payload?.byteLength, 0, 'empty payload is an empty array, not null')
   t.equal(r3!.reason, RejectReason.EMPTY)
   t.equal(r0!.kafkaTimestampMs, T12)
+})
+
+t.test('PartitionState: a rejected payload is capped; its full length and SHA-256 are kept', async (t) => {
+  const s = new PartitionState(0, 'e', 0, null, null, RULES, UTC, 16)
+  const big = Buffer.alloc(1_000_000, 0x61)
+  big[0] = 0xff // not UTF-8
+  add(s, 0, T12, big)
+  add(s, 1, T12, Buffer.from('short{'))
+  add(s, 2, T12, null)
+  add(s, 3, T12, Buffer.alloc(0))
+  const [r0, r1, r2, r3] = s.flush()!.rejected
+  t.same(Buffer.from(r0!.payload!), big.subarray(0, 16), 'the first 16 bytes')
+  t.equal(r0!.payload!.buffer.byteLength, 16, 'a copy of 16 bytes, not a view into the batch')
+  t.equal(r0!.payloadBytes, 1_000_000, 'the full length')
+  t.equal(Buffer.from(r0!.payloadSha256!).toString('hex'), createHash('sha256').update(big).digest('hex'), 'the hash of the whole value')
+  t.equal(r0!.payloadSha256!.buffer.byteLength, 32, 'the hash in its own 32 bytes (cheap to pass between threads)')
+  t.same(Buffer.from(r1!.payload!).toString(), 'short{', 'a value under the cap is kept whole')
+  t.equal(r1!.payloadBytes, 6)
+  t.same([r2!.payload, r2!.payloadBytes, r2!.payloadSha256], [null, null, null], 'a tombstone has no bytes, length or hash')
+  t.equal(r3!.payloadBytes, 0)
+  t.equal(Buffer.from(r3!.payloadSha256!).toString('hex'), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', 'SHA-256 of nothing')
 })
 
 t.test('PartitionState: categories and windows are kept apart', async (t) => {
