@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import path from 'node:path'
 import pg from 'pg'
+import { backoffMs, type BackoffPolicy } from './backoff.js'
 import { log } from './log.js'
 
 // Main-thread Postgres: the database itself, migrations, and partition claims.
@@ -16,6 +17,8 @@ const SQL_DIR = path.resolve(HERE, HERE.split(path.sep).includes('dist') ? '../.
 
 /** Errors of a Postgres that is not there yet (not running, starting, restarting): worth waiting for. */
 const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', '57P03' /* cannot_connect_now */])
+/** Postgres not answering at start is tried again after 250 ms, doubling to 5 s. */
+const POSTGRES_WAIT: BackoffPolicy = { initialMs: 250, maxMs: 5000 }
 
 /**
  * Creates the database named in the URL if it is missing and we are allowed to. A Postgres that
@@ -32,9 +35,9 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
       const code = (err as { code?: string }).code ?? ''
       if (code === '3D000') break // invalid_catalog_name: create it below
       if (!UNAVAILABLE.has(code)) throw err
-      const backoffMs = Math.min(5000, 250 * attempt)
-      log.warn('waiting for Postgres', { attempt, backoffMs, error: err as Error })
-      await new Promise((r) => setTimeout(r, backoffMs))
+      const waitMs = backoffMs(attempt, POSTGRES_WAIT)
+      log.warn('waiting for Postgres', { attempt, backoffMs: waitMs, error: err as Error })
+      await new Promise((r) => setTimeout(r, waitMs))
     } finally {
       await probe.end().catch(() => {})
     }

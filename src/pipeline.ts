@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events'
 import type pg from 'pg'
+import { backoffMs, type BackoffPolicy } from './backoff.js'
 import { encodeBatch, type RawRecord } from './batch-codec.js'
 import { claimPartition } from './db.js'
 import { log } from './log.js'
@@ -206,9 +207,9 @@ export class Pipeline extends EventEmitter {
             return true
           } catch (err) {
             lows = null
-            const backoffMs = Math.min(5000, 200 * attempt)
-            log.warn('claim failed, retrying', { partition: part.partition, attempt, backoffMs, error: err as Error })
-            await new Promise((r) => setTimeout(r, backoffMs))
+            const waitMs = backoffMs(attempt, CLAIM_RETRY)
+            log.warn('claim failed, retrying', { partition: part.partition, attempt, backoffMs: waitMs, error: err as Error })
+            await new Promise((r) => setTimeout(r, waitMs))
           }
         }
       })()
@@ -404,6 +405,9 @@ export class Pipeline extends EventEmitter {
     clearInterval(this.watchdog)
   }
 }
+
+/** A failed claim (Postgres or Kafka away) is tried again after 200 ms, doubling to 5 s. */
+const CLAIM_RETRY: BackoffPolicy = { initialMs: 200, maxMs: 5000 }
 
 /** How long a partition may go without a batch before its fetch position is set again (see reassertPositions). */
 const POSITION_WATCHDOG_MS = 5_000

@@ -4,6 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { workerData } from 'node:worker_threads'
 import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
+import { backoffMs, type BackoffPolicy } from '../src/backoff.js'
 import { log } from '../src/log.js'
 import { ThreadCounter, type CommitResult, type CommitTask, type CommittedPartition, type CommittedRow, type PartitionFlush, type RejectedRecord } from '../src/protocol.js'
 import { faultCounter } from './faults.js'
@@ -53,6 +54,9 @@ function dropConnection(): void {
   client = null
 }
 
+/** A failed commit is tried again after 100 ms, doubling to 5 s. */
+const COMMIT_RETRY: BackoffPolicy = { initialMs: 100, maxMs: 5000 }
+
 export default async function commit(task: CommitTask): Promise<CommitResult> {
   const started = Date.now()
   for (let attempt = 1; ; attempt++) {
@@ -63,11 +67,11 @@ export default async function commit(task: CommitTask): Promise<CommitResult> {
       // Postgres away, slow, deadlocked: roll back and retry the same work; the caller's
       // in-flight bound pauses the consumer meanwhile. An unknown outcome (connection lost
       // during COMMIT) is safe to retry: if it did commit, the fence refuses the repeat.
-      const backoffMs = Math.min(5000, 100 * 2 ** Math.min(attempt - 1, 6))
-      log.warn('commit failed, retrying', { attempt, backoffMs, error: err as Error })
+      const waitMs = backoffMs(attempt, COMMIT_RETRY)
+      log.warn('commit failed, retrying', { attempt, backoffMs: waitMs, error: err as Error })
       countInThread(ThreadCounter.TRANSACTION_RETRIES)
       if (client) await client.query('ROLLBACK').catch(dropConnection)
-      await delay(backoffMs)
+      await delay(waitMs)
     }
   }
 }
