@@ -114,15 +114,6 @@ export interface GroupConsumerOptions {
   probe(): Promise<void>
 }
 
-interface Failure {
-  /** "name: message" of the last error. */
-  text: string
-  /** Failures in a row with that same text. */
-  repeats: number
-  /** When the next consumer starts (ms since the epoch). */
-  retryAt: number
-}
-
 /**
  * One kafkajs consumer at a time in the group, replaced whenever it dies. Emits 'join'
  * (partitions assigned to this process, on every group join of every consumer incarnation),
@@ -136,10 +127,12 @@ export class GroupConsumer extends EventEmitter {
   private prepared = false
   private stopped = false
   private retryTimer: NodeJS.Timeout | null = null
-  /** Failures since the last consumer that stayed in the group longer than the backoff cap, and the last of them. */
+  /** Failures since the last consumer that stayed in the group longer than the backoff cap. */
   private attempt = 0
+  /** The last failure ("name: message") and how many times in a row it came. */
   private last: { text: string; repeats: number } | null = null
-  private failure: Failure | null = null
+  /** Set from a failure until a consumer is in the group again: when the next one starts (ms since the epoch). */
+  private retryAt: number | null = null
   private joinedAt: number | null = null
   private lastHeartbeatMs = 0
   /** The probe's last error, "name: message"; null while the broker answers. */
@@ -208,11 +201,11 @@ export class GroupConsumer extends EventEmitter {
   /** Readiness as far as Kafka goes. */
   notReady(): KafkaNotReady {
     const now = Date.now()
-    const f = this.failure
-    const failing = f ? `consumer failed: ${f.text}${f.repeats > 1 ? `, ${f.repeats} times in a row` : ''}; ${this.current ? 'a new consumer is joining' : `next try in ${Math.max(0, Math.round((f.retryAt - now) / 1000))} s`}` : null
+    const f = this.retryAt !== null ? this.last : null
+    const failing = f ? `consumer failed: ${f.text}${f.repeats > 1 ? `, ${f.repeats} times in a row` : ''}; ${this.current ? 'a new consumer is joining' : `next try in ${Math.max(0, Math.round((this.retryAt! - now) / 1000))} s`}` : null
     if (this.probeError) return { state: 'kafka_unreachable', reason: `kafka unreachable: ${this.probeError}${failing ? `; ${failing}` : ''}` }
-    if (f && !this.current) return { state: 'failed', reason: `kafka ${failing}` }
-    if (this.joinedAt === null) return { state: 'starting', reason: f ? `rejoining the consumer group (${failing})` : 'not yet in the consumer group' }
+    if (failing && !this.current) return { state: 'failed', reason: `kafka ${failing}` }
+    if (this.joinedAt === null) return { state: 'starting', reason: failing ? `rejoining the consumer group (${failing})` : 'not yet in the consumer group' }
     const silentMs = now - this.lastHeartbeatMs
     if (silentMs > this.opts.silentAfterMs) return { state: 'kafka_unreachable', reason: `kafka unreachable: no heartbeat accepted for ${Math.round(silentMs / 1000)} s` }
     return null
@@ -246,8 +239,8 @@ export class GroupConsumer extends EventEmitter {
     consumer.on(consumer.events.GROUP_JOIN, (e: ConsumerGroupJoinEvent) => {
       if (!mine()) return
       this.joinedAt = this.lastHeartbeatMs = Date.now()
-      if (this.failure) log.info('kafka consumer back in the group', { after: this.failure.text, failures: this.attempt })
-      this.failure = null
+      if (this.retryAt !== null) log.info('kafka consumer back in the group', { after: this.last?.text, failures: this.attempt })
+      this.retryAt = null
       this.emit('join', e.payload.memberAssignment[this.opts.topic] ?? [])
     })
     consumer.on(consumer.events.HEARTBEAT, () => mine() && (this.lastHeartbeatMs = Date.now()))
@@ -294,12 +287,12 @@ export class GroupConsumer extends EventEmitter {
     this.last = { text, repeats }
     if (kafkajsRestarts) {
       // Not expected (restartOnFailure says no), but then kafkajs's own restart is the retry.
-      this.failure = { text, repeats, retryAt: Date.now() }
+      this.retryAt = Date.now()
       log.warn('kafka consumer crashed; kafkajs restarts it', { error, attempt: this.attempt, repeats })
       return
     }
     const waitMs = backoffMs(this.attempt, CONSUMER_RETRY)
-    this.failure = { text, repeats, retryAt: Date.now() + waitMs }
+    this.retryAt = Date.now() + waitMs
     log[repeats >= REPORT_REPEATS ? 'error' : 'warn']('kafka consumer failed; a new one starts after a backoff', {
       error,
       retriable: kafkajsWouldRestart(error),

@@ -360,6 +360,35 @@ t.test('Kafka broker stopped while the supervisor is joining its group: never ex
   t.equal(await sup.kill('SIGTERM'), 0, 'clean exit')
 })
 
+t.test('Kafka broker down when the supervisor starts: it waits for it (readyz says why), then counts exactly', async (t) => {
+  const { broker, topic, db, logName, supervisor, produce } = await onPrivateBroker(t, 'kafka-down-at-start')
+  const data = makeDataset(4, 2_500, 31)
+  await produce(data.records)
+  await broker.stop()
+  const stoppedAt = Date.now()
+  const sup = await supervisor()
+  const away = await waitFor(
+    async () => {
+      const r = await sup.readyz()
+      return r.status === 503 && r.body.state === 'kafka_unreachable' ? r.body : null
+    },
+    'readyz 503, kafka_unreachable',
+    30_000,
+    100,
+  )
+  t.match(away.reason, /^kafka unreachable: /, `readyz: ${away.reason}`)
+  // Away until the first try (the topic, through kafkajs's own retries) has failed and been retried.
+  await waitFor(() => consumerFailures(logName).length > 0, 'the first try failing', 60_000, 200)
+  t.equal(sup.proc.exitCode, null, `still running ${secs(Date.now() - stoppedAt)} after the broker stopped`)
+  await broker.start()
+  const back = Date.now()
+  await waitCaughtUp(db.url, topic, data.records.length)
+  t.pass(`broker away ${secs(back - stoppedAt)} at start; all ${data.records.length} records committed ${secs(Date.now() - back)} after it was back`)
+  await assertMatchesTruth(t, db.url, topic, data.truth)
+  await assertNoRestarts(t, sup)
+  t.equal(await sup.kill('SIGTERM'), 0, 'clean exit')
+})
+
 t.test('Kafka consumer crashing the same way again and again (a Snappy batch kafkajs cannot decode): restart: false each time, reported, backoff grows, never exits', async (t) => {
   const data = makeDataset(1, 3_000, 30)
   const topic = await createTopic(t, 1)
