@@ -1,7 +1,9 @@
-// Outages of the services around the pipeline, mid-stream, against a real Postgres cluster
-// and a real broker, each private to its test (never the machine's cluster or the shared
-// broker): Postgres restarted and stopped (also before the supervisor starts), the broker
-// restarted and stopped, category_sales locked. Each ends with the totals compared to the ground truth to the cent.
+// Outages of the services around the pipeline, against a real Postgres and a real broker; a
+// test that stops, restarts or slows one runs a private one (never the machine's cluster or
+// the shared broker): Postgres restarted and stopped (also before the supervisor starts), the
+// broker stopped and restarted (idle, busy, during a join, before the supervisor starts), a
+// consumer crashing the same way again and again, category_sales locked, records deleted by
+// retention. Each ends with the totals compared to the ground truth to the cent.
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
@@ -11,6 +13,7 @@ import { makeDataset } from './helpers/dataset.js'
 import { ARTIFACTS, BROKERS, committedRecords, createTopic, databaseFor, kafka, produce, query, startSupervisor, waitFor, type Produced, type Supervisor } from './helpers/harness.js'
 import { oracleTruth } from './helpers/oracle.js'
 import { inFlight, privateBroker, privatePostgres, SteadyProducer, type PrivateBroker } from './helpers/outage.js'
+import { parseMetrics, scrape, value } from './helpers/prom-text.js'
 import { assertMatchesTruth, waitCaughtUp } from './helpers/verify.js'
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`
@@ -417,6 +420,7 @@ t.test('Kafka consumer crashing the same way again and again (a Snappy batch kaf
     100,
   )
   t.match(report.reason, /Snappy compression not implemented, \d+ times in a row; next try in \d+ s/, `readyz: ${report.reason}`)
+  t.ok(value(parseMetrics(await scrape(sup.port)), 'tumbler_consumer_restarts_total')! >= 3, 'tumbler_consumer_restarts_total counts them')
   t.equal(sup.proc.exitCode, null, 'the supervisor is still running')
   // The operator's way out: delete the batch (its records stay in Kafka's log until then); counting goes on after it.
   const admin = kafka.admin()
