@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # A real single-node Apache Kafka (KRaft: broker + controller in one JVM) for
 # dev, tests and CI, without Docker: the jars come from Maven Central through
-# kafka/pom.xml. Listeners are fixed: PLAINTEXT 127.0.0.1:9092, CONTROLLER :9093,
-# SASL_PLAINTEXT :9095 (PLAIN, test user tumbler / tumbler-test-secret).
+# kafka/pom.xml. Listeners: PLAINTEXT 127.0.0.1:9092, CONTROLLER :9093, SASL_PLAINTEXT :9095
+# (PLAIN, test user tumbler / tumbler-test-secret); the ports can be moved, so a test can run
+# a private broker (its own KAFKA_HOME_DIR and ports) beside the shared one.
 #
 #   bash scripts/kafka.sh start|stop|restart|status
 #   bash scripts/kafka.sh tool <main-class> [args...]   # e.g. org.apache.kafka.tools.ConsumerPerformance
 #
 # Env: KAFKA_HOME_DIR (default .kafka: data, logs, pid, server.properties),
 #      KAFKA_HEAP_OPTS (default -Xmx512m -Xms512m), JAVA_HOME,
-#      KAFKA_START_TIMEOUT (seconds, default 90).
+#      KAFKA_START_TIMEOUT (seconds, default 90),
+#      KAFKA_PORT / KAFKA_CONTROLLER_PORT / KAFKA_SASL_PORT (default 9092 / 9093 / 9095).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -22,7 +24,7 @@ PROPS=$HOME_DIR/server.properties
 DATA=$HOME_DIR/data
 LOGS=$HOME_DIR/logs
 PIDFILE=$HOME_DIR/kafka.pid
-HOST=127.0.0.1 PORT=9092 CPORT=9093 SASL_PORT=9095
+HOST=127.0.0.1 PORT=${KAFKA_PORT:-9092} CPORT=${KAFKA_CONTROLLER_PORT:-9093} SASL_PORT=${KAFKA_SASL_PORT:-9095}
 JAVA=${JAVA_HOME:+$JAVA_HOME/bin/}java
 TIMEOUT=${KAFKA_START_TIMEOUT:-90}
 

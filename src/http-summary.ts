@@ -1,12 +1,12 @@
 import fp from 'fastify-plugin'
-import type { HttpDeps } from './http.js'
+import type { HttpDeps, NotReady } from './http.js'
 
 // The KPIs that GET /api/summary returns and the WebSocket pushes: window totals from
 // Postgres (sums done by Postgres on numeric, sent as text), the rate and state from the
 // pipeline, lag from Kafka's high watermarks against tumbler_progress. One shared,
 // briefly cached computation, so many viewers cost Postgres one query a second.
 
-export type PipelineState = 'starting' | 'consuming' | 'paused' | 'idle' | 'postgres_unreachable' | 'kafka_unreachable' | 'stopping' | 'failed'
+export type PipelineState = NotReady['state'] | 'consuming' | 'paused' | 'idle'
 
 export interface Summary {
   generatedAt: string
@@ -63,18 +63,11 @@ class Cached<T> {
 
 /** Maps the readiness verdict and partition flags to one word for the page. */
 export function pipelineState(deps: Pick<HttpDeps, 'health' | 'pipeline'>): Summary['pipeline'] {
-  const reason = deps.health.notReadyReason()
+  const notReady = deps.health.notReady()
   const parts = deps.pipeline.partitions()
   const pausedPartitions = parts.filter((p) => p.paused).map((p) => p.partition)
-  let state: PipelineState
-  // The prefixes are the supervisor's notReadyReason() wording (src/supervisor.ts).
-  if (reason === null) state = pausedPartitions.length ? 'paused' : parts.length ? 'consuming' : 'idle'
-  else if (reason.startsWith('postgres unreachable')) state = 'postgres_unreachable'
-  else if (reason.startsWith('kafka consumer restarting')) state = 'kafka_unreachable'
-  else if (reason.startsWith('shutting down')) state = 'stopping'
-  else if (reason.startsWith('consumer crashed') || reason.startsWith('partitions failed')) state = 'failed'
-  else state = 'starting'
-  return { state, reason, partitions: parts.length, pausedPartitions }
+  const state: PipelineState = notReady?.state ?? (pausedPartitions.length ? 'paused' : parts.length ? 'consuming' : 'idle')
+  return { state, reason: notReady?.reason ?? null, partitions: parts.length, pausedPartitions }
 }
 
 interface Totals {

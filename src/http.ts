@@ -15,9 +15,18 @@ import { childLogger } from './log.js'
 // with the same dependencies: health (below), and the API, WebSocket, UI and metrics
 // plugins of their own files.
 
+/**
+ * Why the supervisor is not ready: `state` is what the page and /api/summary switch on,
+ * `reason` the words for a human (the error, how long, what comes next).
+ */
+export interface NotReady {
+  state: 'starting' | 'postgres_unreachable' | 'kafka_unreachable' | 'stopping' | 'failed'
+  reason: string
+}
+
 export interface Health {
   /** Why the supervisor is not ready, or null when it is consuming and Postgres answers. */
-  notReadyReason(): string | null
+  notReady(): NotReady | null
   /** What /readyz shows besides the verdict. */
   details(): Record<string, unknown>
 }
@@ -46,8 +55,8 @@ export async function createHttp(deps: HttpDeps): Promise<FastifyInstance> {
   await app.register(authPlugin, { token: deps.config.uiToken })
   app.get('/healthz', async () => ({ status: 'ok' }))
   app.get('/readyz', async (_req, reply) => {
-    const reason = deps.health.notReadyReason()
-    return reply.code(reason ? 503 : 200).send({ ready: reason === null, reason, ...deps.health.details() })
+    const notReady = deps.health.notReady()
+    return reply.code(notReady ? 503 : 200).send({ ready: notReady === null, state: notReady?.state ?? 'ready', reason: notReady?.reason ?? null, ...deps.health.details() })
   })
   await app.register(summaryPlugin, deps)
   // Rate-limited in its own scope: the API only, not the page, the feed, health or metrics.

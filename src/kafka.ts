@@ -36,13 +36,18 @@ export function securityConfig(k: KafkaSettings): Pick<KafkaConfig, 'ssl' | 'sas
   return { ssl, sasl }
 }
 
-export function createKafka(settings: KafkaSettings, clientId: string): Kafka {
+/**
+ * A kafkajs client with our security settings, retries and logger. `probe`: a client that asks
+ * once and fails at once (no retries: kafkajs would retry a refused connection for ~30 s) and
+ * logs nothing of kafkajs's own (its caller reports the failure).
+ */
+export function createKafka(settings: KafkaSettings, clientId: string, probe = false): Kafka {
   return new Kafka({
     clientId,
     brokers: settings.kafkaBrokers,
     ...securityConfig(settings),
-    logLevel: logLevel.WARN,
-    retry: { initialRetryTime: 200, retries: 10, maxRetryTime: 5000 },
+    logLevel: probe ? logLevel.NOTHING : logLevel.WARN,
+    retry: probe ? { retries: 0 } : { initialRetryTime: 200, retries: 10, maxRetryTime: 5000 },
     logCreator:
       () =>
       ({ level, log: entry }: LogEntry) => {

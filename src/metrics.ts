@@ -185,6 +185,11 @@ export const metrics = {
     help: 'Consumer group joins (each rebalance this supervisor took part in).',
     registers,
   }),
+  consumerRestarts: new Counter({
+    name: 'tumbler_consumer_restarts_total',
+    help: 'Kafka consumers that failed (broker unreachable, or another error that is not a configuration error) and were replaced by a new one after a backoff.',
+    registers,
+  }),
 
   // --- the writer: one Postgres transaction per flush ----------------------------------------
   flushes: new Counter({

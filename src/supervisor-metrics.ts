@@ -1,5 +1,5 @@
+import type { EventEmitter } from 'node:events'
 import { BroadcastChannel } from 'node:worker_threads'
-import type { Consumer } from 'kafkajs'
 import type pg from 'pg'
 import { OffsetClock } from './lag.js'
 import { bindMetricSources, metrics } from './metrics.js'
@@ -19,7 +19,8 @@ export interface SupervisorMetricsOptions {
   /** The window actors and the writer. */
   threads: ActorThread[]
   db: pg.Pool
-  consumer: Pick<Consumer, 'on' | 'events'>
+  /** The GroupConsumer: 'join' on every group join, 'restart' when a dead consumer is replaced. */
+  consumer: Pick<EventEmitter, 'on' | 'off'>
 }
 
 export interface SupervisorMetrics {
@@ -59,7 +60,10 @@ export function instrumentSupervisor(o: SupervisorMetricsOptions): SupervisorMet
   }
   o.pipeline.on('commit', onCommit)
   o.pipeline.on('paused', onPaused)
-  const removeJoin = o.consumer.on(o.consumer.events.GROUP_JOIN, () => metrics.rebalances.inc())
+  const onJoin = (): void => metrics.rebalances.inc()
+  const onConsumerRestart = (): void => metrics.consumerRestarts.inc()
+  o.consumer.on('join', onJoin)
+  o.consumer.on('restart', onConsumerRestart)
 
   const restartListeners = o.threads.map((t) => {
     metrics.threadRestarts.inc({ thread: t.name }, 0)
@@ -131,7 +135,8 @@ export function instrumentSupervisor(o: SupervisorMetricsOptions): SupervisorMet
       channel.close()
       o.pipeline.off('commit', onCommit)
       o.pipeline.off('paused', onPaused)
-      removeJoin()
+      o.consumer.off('join', onJoin)
+      o.consumer.off('restart', onConsumerRestart)
       for (const off of restartListeners) off()
       bindMetricSources(null)
     },

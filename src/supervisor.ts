@@ -5,6 +5,7 @@ import { runMain } from './cli.js'
 import { supervisorOptions, type SupervisorConfig } from './config.js'
 import { ensureDatabase, migrate } from './db.js'
 import { createHttp } from './http.js'
+import { GroupConsumer } from './consumer.js'
 import { CONSUMER_FETCH, createKafka, ensureTopic } from './kafka.js'
 import { configureLog, log, redactUrl } from './log.js'
 import { Pipeline } from './pipeline.js'
@@ -38,10 +39,17 @@ async function main(config: SupervisorConfig): Promise<void> {
   await migrate(db)
   // Not awaited: until the day's partition exists, its rows go to the DEFAULT partition (and are moved when it is created).
   const retention = startRejectedRetention({ databaseUrl: config.databaseUrl, retentionDays: config.rejectedRetentionDays, intervalMs: config.rejectedRetentionIntervalSeconds * 1000 })
-
-  await ensureTopic(kafka, config.kafkaTopic, config.topicPartitions)
+  const topic = config.kafkaTopic
   const admin = kafka.admin()
-  await admin.connect()
+  // Connected by the consumer's first start (the broker may be away now); reads before that fail fast.
+  let adminConnected = false
+  const topicOffsets = async () => {
+    if (!adminConnected) throw new Error('not connected to Kafka yet')
+    return admin.fetchTopicOffsets(topic)
+  }
+  // Readiness: one question to the broker every 2 s, no retries, so an outage shows at once.
+  const probeAdmin = createKafka(config, `tumbler-${process.pid}-probe`, true).admin()
+  let probeConnected = false
 
   const rules = { windowMs: config.windowSeconds * 1000, latenessMs: config.latenessSeconds * 1000, futureMs: config.futureSeconds * 1000 }
   const actors = Array.from({ length: config.actors }, (_, index) => {
@@ -51,26 +59,53 @@ async function main(config: SupervisorConfig): Promise<void> {
   const writerData: WriterData = { databaseUrl: config.databaseUrl, windowMs: rules.windowMs, latenessMs: rules.latenessMs, faults: config.faults, faultFired: new SharedArrayBuffer(4) }
   const writer = new ActorThread({ name: 'writer', filename: new URL('../workers/writer.js', import.meta.url), workerData: writerData })
 
-  const consumer = kafka.consumer({
-    groupId: config.kafkaGroupId,
-    sessionTimeout: config.sessionTimeoutMs,
-    heartbeatInterval: Math.max(100, Math.floor(config.sessionTimeoutMs / 10)),
-    ...CONSUMER_FETCH,
-    allowAutoTopicCreation: false,
+  const consumer = new GroupConsumer(kafka, {
+    topic,
+    consumer: {
+      groupId: config.kafkaGroupId,
+      sessionTimeout: config.sessionTimeoutMs,
+      heartbeatInterval: Math.max(100, Math.floor(config.sessionTimeoutMs / 10)),
+      ...CONSUMER_FETCH,
+      allowAutoTopicCreation: false,
+    },
+    run: {
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: Math.max(1, config.topicPartitions),
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isStale }) => {
+        sawHighWatermark(batch.partition, batch.highWatermark)
+        // fetchedOffset: where kafkajs fetched from (its Batch has it; its types do not).
+        const last = await pipeline.dispatch(batch.partition, batch.messages, isStale, (batch as { fetchedOffset?: string }).fetchedOffset)
+        if (last !== null) resolveOffset(last)
+        await heartbeat()
+      },
+    },
+    prepare: async () => {
+      await ensureTopic(kafka, topic, config.topicPartitions)
+      await admin.connect()
+      adminConnected = true
+    },
+    // A broker away shows first as heartbeats no longer accepted (kafkajs sends one about every
+    // sessionTimeout/10 while it runs, paused partitions or not); kafkajs may retry a while before it gives up.
+    silentAfterMs: config.sessionTimeoutMs,
+    probe: async () => {
+      try {
+        if (!probeConnected) await probeAdmin.connect()
+        probeConnected = true
+        await probeAdmin.describeCluster()
+      } catch (err) {
+        probeConnected = false
+        await probeAdmin.disconnect().catch(() => {})
+        throw err
+      }
+    },
   })
-  const topic = config.kafkaTopic
   const pipeline = new Pipeline(
     { topic, owner, flushMs: config.flushMs, flushRecords: config.flushRecords, flushBytes: config.flushBytes, maxInFlightRecords: config.maxInFlightRecords, maxInFlightBytes: config.maxInFlightBytes, idleMs: config.idlePartitionSeconds * 1000 },
     db,
     actors,
     writer,
-    {
-      seek: (partition, offset) => consumer.seek({ topic, partition, offset }),
-      pause: (partition) => consumer.pause([{ topic, partitions: [partition] }]),
-      resume: (partition) => consumer.resume([{ topic, partitions: [partition] }]),
-      commitOffsets: (offsets) => consumer.commitOffsets(offsets.map((o) => ({ topic, ...o }))),
-      lowOffsets: async () => new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, o.low])),
-    },
+    { ...consumer.control, lowOffsets: async () => new Map((await topicOffsets()).map((o) => [o.partition, o.low])) },
   )
 
   const telemetry = instrumentSupervisor({
@@ -93,7 +128,7 @@ async function main(config: SupervisorConfig): Promise<void> {
     if (polling) return
     polling = true
     try {
-      const offsets = await admin.fetchTopicOffsets(topic)
+      const offsets = await topicOffsets()
       pipeline.setPartitionCount(offsets.length)
       for (const o of offsets) sawHighWatermark(o.partition, o.high)
     } catch (err) {
@@ -103,16 +138,9 @@ async function main(config: SupervisorConfig): Promise<void> {
     }
   }
   const offsetsPoll = setInterval(() => void pollOffsets(), HIGH_WATERMARK_POLL_MS)
-  await pollOffsets()
 
-  let joined = false
-  let crashed: string | null = null
-  // kafkajs gave up retrying (broker away ~30 s) and restarts the consumer: not consuming until it rejoins.
-  let kafkaRestarting: string | null = null
-  // A broker away shows first as heartbeats no longer accepted (kafkajs sends one about every
-  // sessionTimeout/10 while it runs, paused partitions or not); kafkajs may retry a long time before it crashes.
-  let lastHeartbeatMs = Date.now()
-  const kafkaSilentFor = () => (joined && Date.now() - lastHeartbeatMs > config.sessionTimeoutMs ? Date.now() - lastHeartbeatMs : 0)
+  // Set when Kafka refuses our configuration: the process stops.
+  let failed: string | null = null
   let postgresError: string | null = null
   let stopping = false
   // Test-only (TUMBLER_FAULTS contains "sigusr2", as bench/chaos.ts sets it): each SIGUSR2
@@ -124,21 +152,12 @@ async function main(config: SupervisorConfig): Promise<void> {
       log.warn('SIGUSR2: terminating a worker thread (fault injection)', { worker: victim.name, done: !stopping && victim.crash() })
     })
   }
-  consumer.on(consumer.events.GROUP_JOIN, (e) => {
-    joined = true
-    kafkaRestarting = null
-    lastHeartbeatMs = Date.now()
-    pipeline.onAssignment(e.payload.memberAssignment[topic] ?? [])
-  })
-  consumer.on(consumer.events.HEARTBEAT, () => (lastHeartbeatMs = Date.now()))
+  consumer.on('join', (partitions: number[]) => pipeline.onAssignment(partitions))
   // Flush before a rebalance takes partitions away; the new owner's claim waits for the commit.
-  consumer.on(consumer.events.REBALANCING, () => pipeline.flushAll())
-  consumer.on(consumer.events.CRASH, (e) => {
-    log.error('consumer crashed', { error: e.payload.error, restart: e.payload.restart })
-    if (!e.payload.restart) {
-      crashed = e.payload.error.message
-      void shutdown('consumer crashed', 1)
-    } else kafkaRestarting = e.payload.error.message
+  consumer.on('rebalancing', () => pipeline.flushAll())
+  consumer.on('fatal', (err: Error) => {
+    failed = `kafka refuses our configuration: ${err.message}`
+    void shutdown('kafka configuration error', 1)
   })
 
   const pgProbe = setInterval(() => {
@@ -153,29 +172,23 @@ async function main(config: SupervisorConfig): Promise<void> {
     db,
     pipeline,
     health: {
-      notReadyReason: () =>
-        stopping ? 'shutting down' : crashed ? `consumer crashed: ${crashed}` : postgresError ? `postgres unreachable: ${postgresError}` : kafkaRestarting ? `kafka consumer restarting: ${kafkaRestarting}` : kafkaSilentFor() ? `kafka unreachable: no heartbeat accepted for ${Math.round(kafkaSilentFor() / 1000)} s` : !joined ? 'not yet in the consumer group' : failedReason(pipeline.failures()),
+      notReady: () =>
+        failed
+          ? { state: 'failed', reason: failed }
+          : stopping
+            ? { state: 'stopping', reason: 'shutting down' }
+            : postgresError
+              ? { state: 'postgres_unreachable', reason: `postgres unreachable: ${postgresError}` }
+              : (consumer.notReady() ?? partitionsFailed(pipeline.failures())),
       details: () => ({ partitions: pipeline.partitions(), failed: pipeline.failures(), stats: pipeline.stats, restarts: { actors: actors.map((a) => a.restarts), writer: writer.restarts } }),
     },
-    kafkaOffsets: async () => (await admin.fetchTopicOffsets(topic)).map((o) => ({ partition: o.partition, low: o.low, high: o.high })),
+    kafkaOffsets: async () => (await topicOffsets()).map((o) => ({ partition: o.partition, low: o.low, high: o.high })),
   })
   await http.listen({ host: config.httpHost, port: config.httpPort })
   log.info('http listening', { url: `http://${config.httpHost}:${(http.server.address() as { port: number }).port}/` })
 
-  await consumer.connect()
-  await consumer.subscribe({ topic, fromBeginning: true })
-  await consumer.run({
-    autoCommit: false,
-    eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: Math.max(1, config.topicPartitions),
-    eachBatch: async ({ batch, resolveOffset, heartbeat, isStale }) => {
-      sawHighWatermark(batch.partition, batch.highWatermark)
-      // fetchedOffset: where kafkajs fetched from (its Batch has it; its types do not).
-      const last = await pipeline.dispatch(batch.partition, batch.messages, isStale, (batch as { fetchedOffset?: string }).fetchedOffset)
-      if (last !== null) resolveOffset(last)
-      await heartbeat()
-    },
-  })
+  // The topic, the admin client and the group: a broker that is away now is waited for (readyz says so).
+  consumer.start()
 
   async function shutdown(why: string, code = 0): Promise<void> {
     if (stopping) return
@@ -200,7 +213,8 @@ async function main(config: SupervisorConfig): Promise<void> {
       await retention.close()
       telemetry.close()
       await http.close()
-      await admin.disconnect()
+      if (adminConnected) await admin.disconnect()
+      if (probeConnected) await probeAdmin.disconnect()
       await db.end()
       log.info('drain steps', { stopMs: t1 - t0, drainMs: t2 - t1, disconnectMs: t3 - t2, closeMs: Date.now() - t3 })
       log.info('stopped', { stats: pipeline.stats })
@@ -214,11 +228,11 @@ async function main(config: SupervisorConfig): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'))
 }
 
-/** The readiness reason for partitions whose commit Postgres refuses for good (null if none); src/http-summary.ts keys on its first words. */
-function failedReason(failed: PartitionFailure[]): string | null {
+/** Readiness for partitions whose commit Postgres refuses for good (null if none): state `failed`, the reason naming each. */
+function partitionsFailed(failed: PartitionFailure[]): { state: 'failed'; reason: string } | null {
   if (failed.length === 0) return null
   const each = failed.map((f) => `partition ${f.partition} at offset ${f.fromOffset}: SQLSTATE ${f.sqlstate} ${f.message}`)
-  return `partitions failed: Postgres refuses their commit, they stopped until the supervisor restarts (${each.join('; ')})`
+  return { state: 'failed', reason: `partitions failed: Postgres refuses their commit, they stopped until the supervisor restarts (${each.join('; ')})` }
 }
 
 runMain('supervisor', 'tumbler: consumes Kafka, aggregates tumbling windows on worker threads, writes Postgres, serves UI, API and /metrics.', supervisorOptions, main)

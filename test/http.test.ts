@@ -116,15 +116,17 @@ t.test('GET /api/summary: totals from Postgres, rejected counts, lag, pipeline s
   t.equal(s.consumerLag, '70', 'lag: 100 - 40 on partition 0, 60 - 50 on the never-claimed partition 1')
   t.equal(s.windowSeconds, W)
 
-  health.reason = 'postgres unreachable: connect ECONNREFUSED'
+  health.notReady = { state: 'postgres_unreachable', reason: 'postgres unreachable: connect ECONNREFUSED' }
   t.equal((await app.inject({ url: '/api/summary', query: { windows: '3' } })).json().pipeline.state, 'postgres_unreachable')
-  health.reason = 'kafka consumer restarting: connection refused'
-  t.equal((await app.inject({ url: '/api/summary', query: { windows: '3' } })).json().pipeline.state, 'kafka_unreachable')
-  health.reason = 'not yet in the consumer group'
+  health.notReady = { state: 'kafka_unreachable', reason: 'kafka unreachable: no heartbeat accepted for 12 s' }
+  t.equal((await app.inject({ url: '/api/summary', query: { windows: '3' } })).json().pipeline.state, 'kafka_unreachable', 'the state travels as a type, whatever the words')
+  const readyz = await app.inject('/readyz')
+  t.same([readyz.statusCode, readyz.json().state, readyz.json().reason], [503, 'kafka_unreachable', 'kafka unreachable: no heartbeat accepted for 12 s'], '/readyz: 503 with the state and the reason')
+  health.notReady = { state: 'starting', reason: 'not yet in the consumer group' }
   t.equal((await app.inject({ url: '/api/summary', query: { windows: '3' } })).json().pipeline.state, 'starting')
-  health.reason = 'partitions failed: Postgres refuses their commit, they stopped until the supervisor restarts (partition 2 at offset 7: SQLSTATE 23514 …)'
+  health.notReady = { state: 'failed', reason: 'partitions failed: Postgres refuses their commit, they stopped until the supervisor restarts (partition 2 at offset 7: SQLSTATE 23514 …)' }
   t.equal((await app.inject({ url: '/api/summary', query: { windows: '3' } })).json().pipeline.state, 'failed', 'a failed partition shows as Failed')
-  health.reason = 'shutting down'
+  health.notReady = { state: 'stopping', reason: 'shutting down' }
   t.equal((await app.inject({ url: '/api/summary', query: { windows: '3' } })).json().pipeline.reason, 'shutting down', 'the reason is passed on')
 })
 
@@ -266,7 +268,7 @@ t.test('GET /ws: an empty database gives an empty snapshot; a pause pushes the s
   t.same(snap.type === 'snapshot' && snap.rows, [], 'no rows')
   t.equal(snap.type === 'snapshot' && snap.summary?.latestWindow, null, 'no latest window')
   t.equal(snap.type === 'snapshot' && snap.summary?.pipeline.state, 'idle', 'ready but owning no partitions: idle')
-  health.reason = 'postgres unreachable: the test says so'
+  health.notReady = { state: 'postgres_unreachable', reason: 'postgres unreachable: the test says so' }
   const n = feed.messages.length
   pipeline.emit('paused', 0, true)
   const stats = await waitFor(() => feed.messages.slice(n).find((m) => m.type === 'stats'), 'stats after a pause')

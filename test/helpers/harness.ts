@@ -41,12 +41,14 @@ export async function waitFor<T>(cond: () => T | Promise<T>, what: string, timeo
   }
 }
 
-export async function createTopic(t: Teardown, partitions: number): Promise<string> {
+/** A new topic on the shared broker, deleted in teardown (`client`: another broker's, whose fixture removes it whole). */
+export async function createTopic(t: Teardown, partitions: number, client: Kafka = kafka): Promise<string> {
   const topic = uniqueName('t')
-  const admin = kafka.admin()
+  const admin = client.admin()
   await admin.connect()
   await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true })
   await admin.disconnect()
+  if (client !== kafka) return topic
   t.teardown(async () => {
     const a = kafka.admin()
     await a.connect()
@@ -81,8 +83,8 @@ export interface Produced {
 }
 
 /** Sends records in order per partition (idempotent, acks=all), so offsets are their index within the partition. */
-export async function produce(topic: string, records: Produced[], chunk = 5000): Promise<void> {
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 })
+export async function produce(topic: string, records: Produced[], chunk = 5000, client: Kafka = kafka): Promise<void> {
+  const producer = client.producer({ idempotent: true, maxInFlightRequests: 1 })
   await producer.connect()
   try {
     for (let i = 0; i < records.length; i += chunk) {

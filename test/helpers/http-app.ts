@@ -7,7 +7,7 @@ import WebSocket from 'ws'
 import { parseOptions } from '../../src/cli.js'
 import { supervisorOptions, type SupervisorConfig } from '../../src/config.js'
 import { ensureDatabase, migrate } from '../../src/db.js'
-import { createHttp, type HttpDeps } from '../../src/http.js'
+import { createHttp, type HttpDeps, type NotReady } from '../../src/http.js'
 import { Pipeline } from '../../src/pipeline.js'
 import type { CommitResult, CommittedRow } from '../../src/protocol.js'
 import { ActorThread } from '../../src/threads.js'
@@ -25,8 +25,8 @@ export interface TestApp {
   pipeline: Pipeline
   config: SupervisorConfig
   url: string
-  /** What health.notReadyReason() answers; null = ready. */
-  health: { reason: string | null }
+  /** What health.notReady() answers; null = ready. */
+  health: { notReady: NotReady | null }
 }
 
 export async function buildApp(t: Teardown, opts: { env?: Record<string, string>; kafkaOffsets?: HttpDeps['kafkaOffsets'] } = {}): Promise<TestApp> {
@@ -46,12 +46,12 @@ export async function buildApp(t: Teardown, opts: { env?: Record<string, string>
     commitOffsets: async () => {},
     lowOffsets: async () => new Map(),
   })
-  const health = { reason: null as string | null }
+  const health = { notReady: null as NotReady | null }
   const app = await createHttp({
     config,
     db: pool,
     pipeline,
-    health: { notReadyReason: () => health.reason, details: () => ({}) },
+    health: { notReady: () => health.notReady, details: () => ({}) },
     ...(opts.kafkaOffsets ? { kafkaOffsets: opts.kafkaOffsets } : {}),
   })
   await app.ready() // injectWS, unlike inject, does not wait for the plugins
