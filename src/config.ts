@@ -1,13 +1,55 @@
 import os from 'node:os'
-import { bool, int, list, oneOf, text, type Option, type Values } from './cli.js'
+import { bool, int, list, oneOf, text, UsageError, type Option, type Values } from './cli.js'
 import { parseZone } from './time-zone.js'
+import { parseFaults } from '../workers/faults.js'
+
+/** host:port, port 1..65535 (an IPv6 host in brackets). */
+const brokers = (raw: string): string[] =>
+  list(raw).map((b) => {
+    const m = /^(\[[^\]]+\]|[^:\s[\]]+):(\d{1,5})$/.exec(b)
+    if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new UsageError(`expected host:port, got "${b}"`)
+    return b
+  })
+
+/** A name Kafka accepts for a topic (its Topic.validate): 1..249 of [a-zA-Z0-9._-], not "." or "..". */
+const topicName = (raw: string): string => {
+  const t = text(raw)
+  if (!/^[a-zA-Z0-9._-]{1,249}$/.test(t) || t === '.' || t === '..') throw new UsageError(`"${t}" is not a Kafka topic name (1-249 of a-z A-Z 0-9 . _ -)`)
+  return t
+}
+
+/** A postgres:// or postgresql:// URL whose parts decode (libpq variables fill in what it leaves out). */
+const postgresUrl = (raw: string): string => {
+  const t = text(raw)
+  let u: URL
+  try {
+    u = new URL(t)
+    decodeURIComponent(u.pathname)
+    decodeURIComponent(u.username)
+    decodeURIComponent(u.password)
+  } catch {
+    throw new UsageError('expected a URL such as postgresql://user@host:5432/db')
+  }
+  if (u.protocol !== 'postgres:' && u.protocol !== 'postgresql:') throw new UsageError(`expected postgresql://, got ${u.protocol}//`)
+  return t
+}
+
+/** TUMBLER_FAULTS checked at start (workers/faults.ts), so a typo is a usage error, not dying threads. */
+const faultSpec = (raw: string): string => {
+  try {
+    parseFaults(raw)
+  } catch (err) {
+    throw new UsageError((err as Error).message)
+  }
+  return raw
+}
 
 const opt = <T>(o: Option<T>): Option<T> => o
 
 /** Shared by the supervisor and the producer. */
 export const kafkaOptions = {
-  kafkaBrokers: opt({ env: 'KAFKA_BROKERS', flag: 'kafka-brokers', default: ['127.0.0.1:9092'], parse: list, help: 'comma-separated Kafka bootstrap servers' }),
-  kafkaTopic: opt({ env: 'KAFKA_TOPIC', flag: 'kafka-topic', default: 'transactions', parse: text, help: 'input topic' }),
+  kafkaBrokers: opt({ env: 'KAFKA_BROKERS', flag: 'kafka-brokers', default: ['127.0.0.1:9092'], parse: brokers, help: 'comma-separated Kafka bootstrap servers' }),
+  kafkaTopic: opt({ env: 'KAFKA_TOPIC', flag: 'kafka-topic', default: 'transactions', parse: topicName, help: 'input topic' }),
   topicPartitions: opt({ env: 'TOPIC_PARTITIONS', flag: 'topic-partitions', default: 6, parse: int(1, 10_000), help: 'partitions used when the topic has to be created' }),
   kafkaSsl: opt({ env: 'KAFKA_SSL', flag: 'kafka-ssl', default: false, parse: bool, help: 'connect to Kafka over TLS' }),
   kafkaSslCaFile: opt({ env: 'KAFKA_SSL_CA_FILE', flag: 'kafka-ssl-ca-file', default: '', parse: text, help: 'PEM file of the CA that signed the brokers (default: the system CAs)' }),
@@ -37,7 +79,7 @@ export const supervisorOptions = {
   ...kafkaOptions,
   kafkaGroupId: opt({ env: 'KAFKA_GROUP_ID', flag: 'kafka-group-id', default: 'tumbler', parse: text, help: 'consumer group; supervisors with one group id share the partitions' }),
   sessionTimeoutMs: opt({ env: 'KAFKA_SESSION_TIMEOUT_MS', flag: 'kafka-session-timeout-ms', default: 10_000, parse: int(1000, 300_000), help: 'consumer group session timeout in ms: how long a dead supervisor keeps its partitions' }),
-  databaseUrl: opt({ env: 'DATABASE_URL', flag: 'database-url', default: 'postgresql://postgres@127.0.0.1:5432/tumbler', parse: text, help: 'Postgres connection string (libpq variables are honoured)' }),
+  databaseUrl: opt({ env: 'DATABASE_URL', flag: 'database-url', default: 'postgresql://postgres@127.0.0.1:5432/tumbler', parse: postgresUrl, help: 'Postgres connection string (libpq variables are honoured)' }),
   httpHost: opt({ env: 'HTTP_HOST', flag: 'http-host', default: '127.0.0.1', parse: text, help: 'address the UI, API, health and metrics listen on' }),
   httpPort: opt({ env: 'HTTP_PORT', flag: 'http-port', default: 8501, parse: int(0, 65_535), help: 'port the UI, API, health and metrics listen on' }),
   uiToken: opt({ env: 'UI_TOKEN', flag: 'ui-token', default: '', parse: text, help: 'bearer token required by the UI, API and WebSocket (empty: open); health and metrics stay open' }),
@@ -58,7 +100,7 @@ export const supervisorOptions = {
   rejectedRetentionDays: opt({ env: 'REJECTED_RETENTION_DAYS', flag: 'rejected-retention-days', default: 30, parse: int(0, MAX_REJECTED_RETENTION_DAYS), help: 'days of rejected_events kept, by Kafka timestamp: older daily partitions are dropped (0: keep everything)' }),
   rejectedRetentionIntervalSeconds: opt({ env: 'REJECTED_RETENTION_INTERVAL_SECONDS', flag: 'rejected-retention-interval-seconds', default: 3600, parse: int(1, 86_400), help: 'how often a supervisor creates the coming days\' rejected_events partitions and drops expired ones, in seconds' }),
   logLevel: opt<string>({ env: 'LOG_LEVEL', flag: 'log-level', default: 'info', parse: oneOf(['debug', 'info', 'warn', 'error']), help: 'debug, info, warn or error' }),
-  faults: opt({ env: 'TUMBLER_FAULTS', flag: 'faults', default: '', parse: (raw: string) => raw, help: 'test-only fault injection, e.g. "actor0:batch:40,writer:commit:3" (that thread dies once, at its Nth batch / commit); "sigusr2": each SIGUSR2 kills one random worker thread' }),
+  faults: opt({ env: 'TUMBLER_FAULTS', flag: 'faults', default: '', parse: faultSpec, help: 'test-only fault injection, e.g. "actor0:batch:40,writer:commit:3" (that thread dies once, at its Nth batch / commit); "sigusr2": each SIGUSR2 kills one random worker thread' }),
 }
 
 export type KafkaSettings = Values<typeof kafkaOptions>

@@ -16,7 +16,8 @@ const HERE = path.dirname(fileURLToPath(import.meta.url))
 const SQL_DIR = path.resolve(HERE, HERE.split(path.sep).includes('dist') ? '../../sql' : '../sql')
 
 /** Errors of a Postgres that is not there yet (not running, starting, restarting): worth waiting for. */
-const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', '57P03' /* cannot_connect_now */])
+// A host name that does not resolve yet (a container starting, a DNS blip) is waited for too, with a warning each try.
+const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', '57P03' /* cannot_connect_now */])
 
 /**
  * Creates the database named in the URL if it is missing and we are allowed to. A Postgres that

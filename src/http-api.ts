@@ -104,6 +104,12 @@ export async function apiPlugin(app: FastifyInstance, deps: HttpDeps): Promise<v
     },
     async (req, reply) => {
       const q = req.query
+      // What Postgres would refuse is a bad request, not a database outage: a NUL in text, an instant outside years 0001-9999.
+      if (q.category?.includes('\u0000')) return badRequest(reply, 'category must not contain NUL')
+      for (const [name, v] of [['from', q.from], ['to', q.to]] as const) {
+        const year = v === undefined ? 2000 : new Date(v).getUTCFullYear()
+        if (!(year >= 1 && year <= 9999)) return badRequest(reply, `${name} must be an instant in the years 0001-9999`)
+      }
       if (q.from && q.to && Date.parse(q.from) >= Date.parse(q.to)) return badRequest(reply, 'from must be before to')
       const cursor = q.cursor === undefined ? null : decodeCursor(q.cursor)
       if (q.cursor !== undefined && !cursor) return badRequest(reply, 'cursor is not one this API returned (use nextCursor as it is)')

@@ -21,7 +21,9 @@ function same(a: string, b: string): boolean {
 /** The token a request presents: `Authorization: Bearer`, then `?token=`, then the cookie; null if none. */
 export function presentedToken(req: FastifyRequest): string | null {
   const auth = req.headers.authorization
-  if (auth?.startsWith('Bearer ')) return auth.slice(7).trim()
+  // The scheme is case-insensitive (RFC 9110 §11.1).
+  const bearer = auth && /^bearer\s+(.+)$/i.exec(auth)
+  if (bearer) return bearer[1]!.trim()
   const query = (req.query as Record<string, unknown> | undefined)?.token
   if (typeof query === 'string') return query
   return req.cookies[TOKEN_COOKIE] ?? null

@@ -84,6 +84,8 @@ async function main(config: SupervisorConfig): Promise<void> {
       await ensureTopic(kafka, topic, config.topicPartitions)
       await admin.connect()
       adminConnected = true
+      // The partition count before the first commit: without it no window becomes final.
+      await pollOffsets()
     },
     // A broker away shows first as heartbeats no longer accepted (kafkajs sends one about every
     // sessionTimeout/10 while it runs, paused partitions or not); kafkajs may retry a while before it gives up.

@@ -13,6 +13,7 @@ t.test('UI_TOKEN: 401 without it; Bearer, ?token= and the cookie it sets all wor
     t.equal((await app.inject({ url, headers: { authorization: 'Bearer wrong' } })).statusCode, 401, `${url} with a wrong token`)
   }
   t.equal((await app.inject({ url: '/api/summary', headers: { authorization: `Bearer ${TOKEN}` } })).statusCode, 200, 'Bearer')
+  t.equal((await app.inject({ url: '/api/summary', headers: { authorization: `bearer  ${TOKEN}` } })).statusCode, 200, 'the scheme is case-insensitive (RFC 9110 §11.1)')
   for (const url of ['/healthz', '/metrics']) t.equal((await app.inject({ url })).statusCode, 200, `${url} stays open`)
   const page = await app.inject({ url: `/?token=${TOKEN}` })
   t.equal(page.statusCode, 200, 'the page with ?token=')

@@ -81,6 +81,10 @@ t.test('GET /api/windows: a bad query is a 400 that says what is wrong', async (
     [{ cursor: 'bm90IGEgY3Vyc29y' }, /cursor is not one this API returned/],
     [{ catgory: 'Books' }, /unknown query parameter 'catgory'/],
     [{ final: 'yes' }, /final must be boolean/],
+    // What Postgres would refuse (not a database outage, so not a 503).
+    [{ category: 'a\u0000b' }, /category must not contain NUL/],
+    [{ from: '0000-01-01T00:00:00Z' }, /from must be an instant in the years 0001-9999/],
+    [{ to: '9999-12-31T23:59:59-05:00' }, /to must be an instant in the years 0001-9999/],
   ]
   for (const [query, message] of cases) {
     const res = await app.inject({ url: '/api/windows', query })

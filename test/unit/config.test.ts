@@ -178,3 +178,18 @@ t.test('a flag-only option and the usage text', async (t) => {
   t.match(u, /--help/)
   t.match(usage('supervisor', '', supervisorOptions), /--flush-records \[FLUSH_RECORDS\]/)
 })
+
+t.test('connection settings are checked at start: brokers, topic name, database URL, fault spec', async (t) => {
+  t.match(usageError(t, () => parse([], { KAFKA_BROKERS: 'foo:bar' })), /^invalid KAFKA_BROKERS: expected host:port, got "foo:bar"/)
+  t.match(usageError(t, () => parse([], { KAFKA_BROKERS: 'a:9092,b:70000' })), /got "b:70000"/)
+  t.same(parse([], { KAFKA_BROKERS: 'k1:9092, [::1]:9093' })!.kafkaBrokers, ['k1:9092', '[::1]:9093'])
+  t.match(usageError(t, () => parse([], { KAFKA_TOPIC: 'bad topic!' })), /^invalid KAFKA_TOPIC: "bad topic!" is not a Kafka topic name/)
+  t.match(usageError(t, () => parse(['--kafka-topic', '..'])), /invalid --kafka-topic/)
+  t.equal(parse([], { KAFKA_TOPIC: 'sales.v2_eu-1' })!.kafkaTopic, 'sales.v2_eu-1')
+  for (const url of ['notaurl', 'postgresql://u@h/brk%zzdb', 'postgresql://u@[::1:5432/db', 'mysql://u@h/db']) {
+    t.match(usageError(t, () => parse([], { DATABASE_URL: url })), /^invalid DATABASE_URL: expected/, url)
+  }
+  t.equal(parse([], { DATABASE_URL: 'postgres://u:p%40ss@db:5433/sales?sslmode=require' })!.databaseUrl, 'postgres://u:p%40ss@db:5433/sales?sslmode=require')
+  t.match(usageError(t, () => parse([], { TUMBLER_FAULTS: 'bogus' })), /^invalid TUMBLER_FAULTS: bad fault "bogus"/)
+  t.equal(parse([], { TUMBLER_FAULTS: 'actor0:batch:2,sigusr2,warning' })!.faults, 'actor0:batch:2,sigusr2,warning')
+})
