@@ -2,6 +2,7 @@
 // (issue 9): kafkajs 2.2.4's negative setTimeout is a TimeoutNegativeWarning on Node 24+,
 // and TUMBLER_FAULTS=warning makes every thread emit one more, deterministically.
 import t from 'tap'
+import { jsonLines } from './helpers/json-lines.js'
 import { makeDataset } from './helpers/dataset.js'
 import { createTopic, databaseFor, produce, startSupervisor, waitFor } from './helpers/harness.js'
 import { waitCaughtUp } from './helpers/verify.js'
@@ -26,17 +27,8 @@ t.test('a supervisor run with warnings in every thread: stderr is all JSON lines
   t.equal(await sup.kill('SIGTERM'), 0, 'SIGTERM drains and exits 0')
 
   t.equal(stdout, '', 'nothing on stdout')
-  const raw = stderr.trimEnd().split('\n')
-  const notJson = raw.filter((l) => {
-    try {
-      JSON.parse(l)
-      return false
-    } catch {
-      return true
-    }
-  })
+  const { notJson, lines } = jsonLines(stderr)
   t.same(notJson, [], 'every stderr line is one JSON object')
-  const lines = raw.map((l) => JSON.parse(l) as Record<string, any>)
   const malformed = lines.filter((l) => typeof l.msg !== 'string' || !['debug', 'info', 'warn', 'error'].includes(l.level) || new Date(l.time).toISOString() !== l.time || typeof l.owner !== 'string' || typeof l.thread !== 'string')
   t.same(malformed, [], 'every line has msg, a level name, an ISO time, the owner and its thread')
   t.equal(new Set(lines.map((l) => l.owner)).size, 1, 'one owner on every line, worker threads included')

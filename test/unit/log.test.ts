@@ -3,6 +3,7 @@
 import { spawnSync } from 'node:child_process'
 import path from 'node:path'
 import t from 'tap'
+import { jsonLines } from '../helpers/json-lines.js'
 import { childLogger, configureLog, redactUrl } from '../../src/log.js'
 
 const program = path.resolve(import.meta.dirname, '../helpers/log-threads.ts')
@@ -12,17 +13,8 @@ t.test('four threads logging at once into a pipe: every line whole JSON, with it
   const run = spawnSync(process.execPath, ['--import', 'tsx', program, String(PAD)], { encoding: 'utf8', maxBuffer: 64 << 20 })
   t.equal(run.status, 0, `the program ran: ${run.stderr.slice(-500)}`)
   t.equal(run.stdout, '', 'nothing on stdout')
-  const raw = run.stderr.trimEnd().split('\n')
-  const notJson = raw.filter((l) => {
-    try {
-      JSON.parse(l)
-      return false
-    } catch {
-      return true
-    }
-  })
+  const { notJson, lines } = jsonLines(run.stderr)
   t.same(notJson.map((l) => l.slice(0, 200)), [], 'every stderr line is one JSON object')
-  const lines = raw.map((l) => JSON.parse(l) as Record<string, any>)
   t.ok(lines.every((l) => typeof l.msg === 'string' && ['debug', 'info', 'warn', 'error'].includes(l.level) && new Date(l.time).toISOString() === l.time), 'msg, level by name and ISO time on every line')
   t.ok(lines.every((l) => l.owner === 'test-owner'), 'the bindings of configureLog on every line, worker threads included')
 
