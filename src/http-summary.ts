@@ -124,7 +124,8 @@ export class SummaryService {
     const [totals, rejected, consumerLag, finality] = await Promise.all([
       (windows === DEFAULT_RANGE_WINDOWS ? this.defaultTotals.get() : this.loadTotals(windows)).catch(failed),
       this.rejected.get().catch(failed),
-      this.lag.get().catch(() => null),
+      // Kafka away: its client retries for a long time; the summary does not wait for it (lag unknown).
+      orNullAfter(this.lag.get(), LAG_WAIT_MS).catch(() => null),
       this.finality.get().catch(failed),
     ])
     const pipeline = pipelineState(this.deps)
@@ -267,3 +268,13 @@ export const summaryPlugin = fp<HttpDeps>(
   },
   { name: 'tumbler-summary', fastify: '5.x' },
 )
+
+/** Longest the summary waits for Kafka's offsets (ms); after it the lag is reported unknown (null). */
+const LAG_WAIT_MS = 1000
+
+/** `p`'s value, or null if it has not settled within `ms` (p goes on; its result is dropped). */
+function orNullAfter<T>(p: Promise<T>, ms: number): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)))
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer))
+}
