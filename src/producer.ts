@@ -3,6 +3,7 @@ import { int, runMain, type Values } from './cli.js'
 import { kafkaOptions } from './config.js'
 import { createKafka, ensureTopic } from './kafka.js'
 import { configureLog } from './log.js'
+import { retry } from './retry.js'
 import { transaction } from './transactions.js'
 
 // The producer program: the seed's synthetic transactions (src/transactions.ts) to Kafka.
@@ -13,6 +14,9 @@ const options = {
   count: { flag: 'count', default: 0, parse: int(0), help: 'events to send, then exit (0 = until interrupted)' },
   batch: { flag: 'batch', default: 500, parse: int(1, 100_000), help: 'events per produce request' },
 }
+
+/** Waits between sends of a batch the broker did not take (ms). */
+const SEND_BACKOFF = { baseMs: 1000, maxMs: 30_000 }
 
 async function main(o: Values<typeof options>): Promise<void> {
   configureLog('warn')
@@ -45,7 +49,14 @@ async function main(o: Values<typeof options>): Promise<void> {
       // Round robin over partitions: every partition gets the same share.
       return { partition: seq++ % partitions, key: t.transaction_id as string, value: JSON.stringify(t) }
     })
-    await producer.send({ topic: o.kafkaTopic, acks: -1, compression: CompressionTypes.None, messages })
+    // A broker away longer than the client's own retries: wait and send again (backoff to
+    // 30 s), so a long outage slows the load down instead of ending it (and `npm start` with it).
+    await retry(
+      async () => {
+        if (!stop) await producer.send({ topic: o.kafkaTopic, acks: -1, compression: CompressionTypes.None, messages })
+      },
+      { ...SEND_BACKOFF, onRetry: (err, attempt, delayMs) => void process.stderr.write(`producer: send failed (${(err as Error).message}); try ${attempt + 1} in ${delayMs} ms\n`) },
+    )
     sent += n
     if (o.rate > 0) {
       // Pace against the start so rounding never drifts the average rate.
