@@ -8,7 +8,12 @@ import { consumeLoaded } from './catch-up.js'
 import { createTopic, deleteTopic, load, progress, ROOT, uniqueName, type Build } from './lib.js'
 
 const options = {
-  variants: { flag: 'variants', default: '', parse: text, help: 'comma-separated name=NODE_BINARY[:BUILT_CHECKOUT] (checkout default: this one)' },
+  variants: {
+    flag: 'variants',
+    default: '',
+    parse: text,
+    help: 'comma-separated name=NODE_BINARY[:BUILT_CHECKOUT] (checkout default: this one)',
+  },
   events: { flag: 'events', default: 2_000_000, parse: int(1000), help: 'events loaded once into the shared topic' },
   partitions: { flag: 'partitions', default: 6, parse: int(1, 1000), help: 'partitions of the topic' },
   rounds: { flag: 'rounds', default: 2, parse: int(1, 20), help: 'runs of each variant, alternating' },
@@ -17,7 +22,10 @@ const options = {
 /** Parses "name=/path/node[:/path/checkout],…" into named builds; throws UsageError naming a bad item. */
 export function parseVariants(raw: string): Map<string, Build> {
   const out = new Map<string, Build>()
-  for (const item of raw.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const item of raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const m = /^([\w.-]+)=([^:]+)(?::(.+))?$/.exec(item)
     if (!m) throw new UsageError(`invalid --variants item "${item}": expected name=NODE_BINARY[:CHECKOUT]`)
     out.set(m[1]!, { node: m[2]!, root: m[3] ?? ROOT })
@@ -32,29 +40,60 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[mid]! : Math.round((s[mid - 1]! + s[mid]!) / 2)
 }
 
-runMain('bench-ab', 'A/B catch-up on one loaded topic, variants alternating (needs the broker and built checkouts).', options, async (o) => {
-  const variants = parseVariants(o.variants)
-  const topic = uniqueName('ab')
-  await createTopic(topic, o.partitions)
-  progress(`ab: loading ${o.events} events into ${topic}`)
-  const truth = await load(topic, o.partitions, o.events)
-  const runs: { variant: string; round: number; eventsPerSecond: number; peakRssMb: number; rebalances: number; totalsMatched: boolean }[] = []
-  try {
-    for (let round = 1; round <= o.rounds; round++) {
-      for (const [variant, build] of variants) {
-        const r = await consumeLoaded(topic, truth, build)
-        runs.push({ variant, round, eventsPerSecond: r.eventsPerSecond, peakRssMb: r.peakRssMb, rebalances: r.rebalances, totalsMatched: r.totalsMatched })
-        progress(`ab: ${variant} round ${round}: ${r.eventsPerSecond} events/s, peak RSS ${r.peakRssMb} MB, rebalances ${r.rebalances}, totals ${r.totalsMatched ? 'exact' : 'WRONG'}`)
+runMain(
+  'bench-ab',
+  'A/B catch-up on one loaded topic, variants alternating (needs the broker and built checkouts).',
+  options,
+  async (o) => {
+    const variants = parseVariants(o.variants)
+    const topic = uniqueName('ab')
+    await createTopic(topic, o.partitions)
+    progress(`ab: loading ${o.events} events into ${topic}`)
+    const truth = await load(topic, o.partitions, o.events)
+    const runs: {
+      variant: string
+      round: number
+      eventsPerSecond: number
+      peakRssMb: number
+      rebalances: number
+      totalsMatched: boolean
+    }[] = []
+    try {
+      for (let round = 1; round <= o.rounds; round++) {
+        for (const [variant, build] of variants) {
+          const r = await consumeLoaded(topic, truth, build)
+          runs.push({
+            variant,
+            round,
+            eventsPerSecond: r.eventsPerSecond,
+            peakRssMb: r.peakRssMb,
+            rebalances: r.rebalances,
+            totalsMatched: r.totalsMatched,
+          })
+          progress(
+            `ab: ${variant} round ${round}: ${r.eventsPerSecond} events/s, peak RSS ${r.peakRssMb} MB, rebalances ${r.rebalances}, totals ${r.totalsMatched ? 'exact' : 'WRONG'}`,
+          )
+        }
       }
+    } finally {
+      await deleteTopic(topic)
     }
-  } finally {
-    await deleteTopic(topic)
-  }
-  const summary = [...variants.keys()].map((variant) => {
-    const mine = runs.filter((r) => r.variant === variant)
-    return { variant, medianEventsPerSecond: median(mine.map((r) => r.eventsPerSecond)), medianPeakRssMb: median(mine.map((r) => r.peakRssMb)), runs: mine.map((r) => r.eventsPerSecond) }
-  })
-  process.stdout.write(JSON.stringify({ at: new Date().toISOString(), events: o.events, partitions: o.partitions, runs, summary }, null, 2) + '\n')
-  for (const s of summary) process.stderr.write(`  ${s.variant.padEnd(12)} median ${s.medianEventsPerSecond} events/s (runs ${s.runs.join(', ')}), peak RSS ${s.medianPeakRssMb} MB\n`)
-  if (runs.some((r) => !r.totalsMatched)) process.exitCode = 1
-})
+    const summary = [...variants.keys()].map((variant) => {
+      const mine = runs.filter((r) => r.variant === variant)
+      return {
+        variant,
+        medianEventsPerSecond: median(mine.map((r) => r.eventsPerSecond)),
+        medianPeakRssMb: median(mine.map((r) => r.peakRssMb)),
+        runs: mine.map((r) => r.eventsPerSecond),
+      }
+    })
+    process.stdout.write(
+      JSON.stringify({ at: new Date().toISOString(), events: o.events, partitions: o.partitions, runs, summary }, null, 2) + '\n',
+    )
+    for (const s of summary)
+      process.stderr.write(
+        `  ${s.variant.padEnd(12)} median ${s.medianEventsPerSecond} events/s (runs ${s.runs.join(', ')}), peak RSS ${s.medianPeakRssMb} MB\n`,
+      )
+    if (runs.some((r) => !r.totalsMatched)) process.exitCode = 1
+  },
+)

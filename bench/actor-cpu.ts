@@ -3,8 +3,8 @@
 // parse, validate and aggregate, in ns per record, on the producer's own record shape.
 // `node dist/bench/actor-cpu.js [--events N]`. Figures are single-thread CPU, so they
 // compare code versions; the catch-up scenario shows what the whole pipeline makes of them.
-import { BatchReader, encodeBatch, type RawRecord } from '../src/batch-codec.js'
-import { transaction } from '../src/transactions.js'
+import { BatchReader, encodeBatch, type RawRecord } from '../src/shared/batch-codec.js'
+import { transaction } from '../src/producer/transactions.js'
 import { PartitionState } from '../workers/partition-state.js'
 
 export interface ActorCpuResult {

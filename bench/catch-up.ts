@@ -1,6 +1,21 @@
 // Scenario "catch-up": N events are in the topic before the supervisor starts; how fast
 // does category_sales reach the ground truth, and how much memory does it take?
-import { countRebalances, createTopic, dropDatabase, deleteTopic, load, PG_BASE, progress, startSupervisor, THIS_BUILD, uniqueName, until, withDb, type Build, type Truth } from './lib.js'
+import {
+  countRebalances,
+  createTopic,
+  dropDatabase,
+  deleteTopic,
+  load,
+  PG_BASE,
+  progress,
+  startSupervisor,
+  THIS_BUILD,
+  uniqueName,
+  until,
+  withDb,
+  type Build,
+  type Truth,
+} from './lib.js'
 
 export interface CatchUpResult {
   events: number
@@ -32,7 +47,12 @@ export async function catchUp(events: number, partitions: number, keepTopic = fa
  * `topic`; timed from its first partition claim (right after the group join) until
  * category_sales holds `truth.count` records. Throws after 30 min.
  */
-export async function consumeLoaded(topic: string, truth: Truth, build: Build = THIS_BUILD, env: Record<string, string> = {}): Promise<Omit<CatchUpResult, 'partitions' | 'topic'>> {
+export async function consumeLoaded(
+  topic: string,
+  truth: Truth,
+  build: Build = THIS_BUILD,
+  env: Record<string, string> = {},
+): Promise<Omit<CatchUpResult, 'partitions' | 'topic'>> {
   const db = uniqueName('tumbler_bench')
   const url = `${PG_BASE}/${db}`
   const events = truth.count
@@ -40,8 +60,22 @@ export async function consumeLoaded(topic: string, truth: Truth, build: Build = 
   const started = Date.now()
   const sup = startSupervisor({ KAFKA_TOPIC: topic, KAFKA_GROUP_ID: uniqueName('g'), DATABASE_URL: url, ...env }, build)
   try {
-    const sum = () => withDb(url, async (c) => (await c.query<{ n: string | null; cents: string | null }>('SELECT sum(transaction_count)::text AS n, (sum(total_sales) * 100)::bigint::text AS cents FROM category_sales')).rows[0]!)
-    const firstClaim = await until(async () => withDb(url, async (c) => ((await c.query('SELECT 1 FROM tumbler_progress LIMIT 1')).rowCount ? Date.now() : null)), 'first claim', 120_000, 10)
+    const sum = () =>
+      withDb(
+        url,
+        async (c) =>
+          (
+            await c.query<{ n: string | null; cents: string | null }>(
+              'SELECT sum(transaction_count)::text AS n, (sum(total_sales) * 100)::bigint::text AS cents FROM category_sales',
+            )
+          ).rows[0]!,
+      )
+    const firstClaim = await until(
+      async () => withDb(url, async (c) => ((await c.query('SELECT 1 FROM tumbler_progress LIMIT 1')).rowCount ? Date.now() : null)),
+      'first claim',
+      120_000,
+      10,
+    )
     let lastReport = Date.now()
     const done = await until(
       async () => {

@@ -3,7 +3,7 @@
 // ConsumerPerformance tool: the broker's ceiling.
 import { spawnSync } from 'node:child_process'
 import path from 'node:path'
-import { CONSUMER_FETCH } from '../src/kafka.js'
+import { CONSUMER_FETCH } from '../src/kafka/client.js'
 import { kafka, ROOT, uniqueName } from './lib.js'
 
 export async function kafkajsCeiling(topic: string, events: number): Promise<{ events: number; seconds: number; eventsPerSecond: number }> {
@@ -31,12 +31,34 @@ export async function kafkajsCeiling(topic: string, events: number): Promise<{ e
 }
 
 export function brokerCeiling(topic: string, events: number): { eventsPerSecond: number; mbPerSecond: number; raw: string } {
-  const r = spawnSync('bash', [path.join(ROOT, 'scripts/kafka.sh'), 'tool', 'org.apache.kafka.tools.ConsumerPerformance', '--bootstrap-server', '127.0.0.1:9092', '--topic', topic, '--messages', String(events), '--timeout', '60000', '--group', uniqueName('perf')], { encoding: 'utf8', timeout: 300_000 })
+  const r = spawnSync(
+    'bash',
+    [
+      path.join(ROOT, 'scripts/kafka.sh'),
+      'tool',
+      'org.apache.kafka.tools.ConsumerPerformance',
+      '--bootstrap-server',
+      '127.0.0.1:9092',
+      '--topic',
+      topic,
+      '--messages',
+      String(events),
+      '--timeout',
+      '60000',
+      '--group',
+      uniqueName('perf'),
+    ],
+    { encoding: 'utf8', timeout: 300_000 },
+  )
   // Output: a header line, then "start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, ..."
   const lines = r.stdout.trim().split('\n')
   const header = lines.findIndex((l) => l.includes('nMsg.sec'))
   const cols = header >= 0 ? lines[header]!.split(',').map((s) => s.trim()) : []
   const values = header >= 0 && lines[header + 1] ? lines[header + 1]!.split(',').map((s) => s.trim()) : []
   const get = (name: string) => Number(values[cols.indexOf(name)])
-  return { eventsPerSecond: Math.round(get('nMsg.sec')), mbPerSecond: get('MB.sec'), raw: r.status === 0 ? lines.slice(header).join(' | ') : `${r.stderr}`.slice(0, 500) }
+  return {
+    eventsPerSecond: Math.round(get('nMsg.sec')),
+    mbPerSecond: get('MB.sec'),
+    raw: r.status === 0 ? lines.slice(header).join(' | ') : `${r.stderr}`.slice(0, 500),
+  }
 }

@@ -15,16 +15,31 @@ import { checkPostgres, TruthLoad } from './truth-load.js'
 import { rng } from './rng.js' // the fault schedule is reproducible from the printed seed (timing is not)
 
 const options = {
-  minutes: { flag: 'minutes', default: 10, parse: (raw: string) => positive(raw), help: 'how long faults are injected (minutes, may be fractional)' },
+  minutes: {
+    flag: 'minutes',
+    default: 10,
+    parse: (raw: string) => positive(raw),
+    help: 'how long faults are injected (minutes, may be fractional)',
+  },
   seconds: { flag: 'seconds', default: 0, parse: int(0), help: 'the same in seconds (wins over --minutes when set)' },
   supervisors: { flag: 'supervisors', default: 3, parse: int(1, 16), help: 'supervisors in the consumer group' },
   actors: { flag: 'actors', default: 1, parse: int(1, 64), help: 'ACTORS of each supervisor' },
   partitions: { flag: 'partitions', default: 6, parse: int(1, 1000), help: 'partitions of the chaos topic' },
   rate: { flag: 'rate', default: 5000, parse: int(1), help: 'events per second produced during the run' },
   meanGapMs: { flag: 'mean-gap-ms', default: 4000, parse: int(100), help: 'mean time between two faults (exponential)' },
-  processKillShare: { flag: 'process-kill-percent', default: 40, parse: int(0, 100), help: 'share of faults that kill -9 a supervisor (the rest kill a thread)' },
+  processKillShare: {
+    flag: 'process-kill-percent',
+    default: 40,
+    parse: int(0, 100),
+    help: 'share of faults that kill -9 a supervisor (the rest kill a thread)',
+  },
   seed: { flag: 'seed', default: 0, parse: int(0), help: 'seed of the fault schedule (0: from the clock; printed)' },
-  logDir: { flag: 'log-dir', default: path.join(ROOT, 'test-artifacts'), parse: (raw: string) => raw, help: 'where each supervisor slot logs (chaos-<topic>-<slot>.log)' },
+  logDir: {
+    flag: 'log-dir',
+    default: path.join(ROOT, 'test-artifacts'),
+    parse: (raw: string) => raw,
+    help: 'where each supervisor slot logs (chaos-<topic>-<slot>.log)',
+  },
 }
 
 function positive(raw: string): number {
@@ -81,7 +96,11 @@ class Slot {
   }
 
   start(): void {
-    const proc = spawn(process.execPath, [path.join(ROOT, 'dist/supervisor.js')], { cwd: ROOT, env: { ...process.env, ...this.env }, stdio: ['ignore', 'ignore', 'pipe'] })
+    const proc = spawn(process.execPath, [path.join(ROOT, 'dist/supervisor.js')], {
+      cwd: ROOT,
+      env: { ...process.env, ...this.env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
     this.proc = proc
     this.listening = false
     this.killedByUs = false
@@ -143,11 +162,19 @@ export async function chaos(o: Values<typeof options>): Promise<ChaosResult> {
     TUMBLER_FAULTS: 'sigusr2',
   }
   const slots = Array.from({ length: o.supervisors }, (_, i) => new Slot(i, env, path.join(o.logDir, `chaos-${topic}-${i}.log`), counters))
-  const committed = async () => withDb(url, async (c) => Number((await c.query<{ n: string | null }>('SELECT sum(next_offset)::text AS n FROM tumbler_progress WHERE topic = $1', [topic])).rows[0]?.n ?? 0)).catch(() => 0)
+  const committed = async () =>
+    withDb(url, async (c) =>
+      Number(
+        (await c.query<{ n: string | null }>('SELECT sum(next_offset)::text AS n FROM tumbler_progress WHERE topic = $1', [topic])).rows[0]
+          ?.n ?? 0,
+      ),
+    ).catch(() => 0)
   const restarts = new Set<Promise<void>>()
   let processKills = 0
   try {
-    progress(`chaos: ${o.supervisors} supervisors on ${topic} (${o.partitions} partitions), ${o.rate}/s for ${seconds} s, seed ${seed}; logs in ${o.logDir}/chaos-${topic}-*.log`)
+    progress(
+      `chaos: ${o.supervisors} supervisors on ${topic} (${o.partitions} partitions), ${o.rate}/s for ${seconds} s, seed ${seed}; logs in ${o.logDir}/chaos-${topic}-*.log`,
+    )
     for (const s of slots) s.start()
     const load = new TruthLoad(kafka, { topic, rate: o.rate, badEvery: 500, windowMs: 60_000, id: 'chaos' }).start()
     const deadline = Date.now() + seconds * 1000
@@ -181,7 +208,9 @@ export async function chaos(o: Values<typeof options>): Promise<ChaosResult> {
       }
       if (Date.now() - lastReport > 10_000) {
         lastReport = Date.now()
-        progress(`chaos: ${Math.round((deadline - Date.now()) / 1000)} s left; ${load.truth.sent} sent, ${await committed()} committed; kills: ${processKills} process, ${counters.threadKills} thread`)
+        progress(
+          `chaos: ${Math.round((deadline - Date.now()) / 1000)} s left; ${load.truth.sent} sent, ${await committed()} committed; kills: ${processKills} process, ${counters.threadKills} thread`,
+        )
       }
     }
 
@@ -233,4 +262,10 @@ async function main(o: Values<typeof options>): Promise<void> {
   process.exit(r.ok ? 0 : 1)
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) runMain('chaos', 'tumbler chaos run: random kill -9 of supervisors and worker-thread crashes under load, then checks Postgres against what was produced.', options, main)
+if (process.argv[1] === fileURLToPath(import.meta.url))
+  runMain(
+    'chaos',
+    'tumbler chaos run: random kill -9 of supervisors and worker-thread crashes under load, then checks Postgres against what was produced.',
+    options,
+    main,
+  )

@@ -7,7 +7,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Kafka, logLevel, Partitioners } from 'kafkajs'
 import pg from 'pg'
-import { seedTimestamp } from '../src/transactions.js'
+import { seedTimestamp } from '../src/producer/transactions.js'
 
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v)
 
@@ -92,7 +92,11 @@ export const THIS_BUILD: Build = { node: process.execPath, root: ROOT }
 export function startSupervisor(env: Record<string, string>, build: Build = THIS_BUILD): SupervisorRun {
   // BENCH_NODE_ARGS: extra node flags for the supervisor, e.g. "--cpu-prof --cpu-prof-dir=prof" to profile a scenario.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)
-  const proc = spawn(build.node, [...nodeArgs, path.join(build.root, 'dist/supervisor.js')], { cwd: build.root, env: { ...process.env, HTTP_PORT: '0', LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'ignore', 'pipe'] })
+  const proc = spawn(build.node, [...nodeArgs, path.join(build.root, 'dist/supervisor.js')], {
+    cwd: build.root,
+    env: { ...process.env, HTTP_PORT: '0', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
   const logs: string[] = []
   let peak = 0
   const readPeak = () => {
@@ -142,7 +146,12 @@ export async function dropDatabase(name: string): Promise<void> {
 }
 
 /** Polls until cond() holds, every `everyMs`; throws after timeoutMs. */
-export async function until<T>(cond: () => Promise<T | null | undefined | false>, what: string, timeoutMs: number, everyMs = 50): Promise<T> {
+export async function until<T>(
+  cond: () => Promise<T | null | undefined | false>,
+  what: string,
+  timeoutMs: number,
+  everyMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const v = await cond().catch(() => null)

@@ -6,8 +6,21 @@
 // transaction's time), which includes LATENESS_SECONDS; and the writer's mean commit time, from
 // the supervisor's own tumbler_flush_duration_seconds.
 import { Partitioners } from 'kafkajs'
-import { countRebalances, createTopic, deleteTopic, dropDatabase, kafka, PG_BASE, percentile, progress, startSupervisor, uniqueName, until, withDb } from './lib.js'
-import { seedTimestamp } from '../src/transactions.js'
+import {
+  countRebalances,
+  createTopic,
+  deleteTopic,
+  dropDatabase,
+  kafka,
+  PG_BASE,
+  percentile,
+  progress,
+  startSupervisor,
+  uniqueName,
+  until,
+  withDb,
+} from './lib.js'
+import { seedTimestamp } from '../src/producer/transactions.js'
 
 export interface LiveResult {
   rate: number
@@ -42,7 +55,13 @@ export async function live(rate: number, seconds: number, partitions: number, en
   const latenessMs = Number(env.LATENESS_SECONDS ?? 60) * 1000
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1 })
   try {
-    await until(async () => withDb(url, async (c) => (await c.query('SELECT 1 FROM tumbler_progress WHERE topic = $1', [topic])).rowCount === partitions), 'supervisor owns all partitions', 60_000, 100)
+    await until(
+      async () =>
+        withDb(url, async (c) => (await c.query('SELECT 1 FROM tumbler_progress WHERE topic = $1', [topic])).rowCount === partitions),
+      'supervisor owns all partitions',
+      60_000,
+      100,
+    )
     await producer.connect()
     progress(`live: ${rate} events/s for ${seconds} s`)
     const waiting: Sent[][] = Array.from({ length: partitions }, () => [])
@@ -51,7 +70,10 @@ export async function live(rate: number, seconds: number, partitions: number, en
     const poller = (async () => {
       await withDb(url, async (c) => {
         while (polling || waiting.some((w) => w.length)) {
-          const { rows } = await c.query<{ partition: number; next_offset: string }>('SELECT partition, next_offset FROM tumbler_progress WHERE topic = $1', [topic])
+          const { rows } = await c.query<{ partition: number; next_offset: string }>(
+            'SELECT partition, next_offset FROM tumbler_progress WHERE topic = $1',
+            [topic],
+          )
           const now = Date.now()
           for (const r of rows) {
             const w = waiting[r.partition]!
@@ -87,8 +109,14 @@ export async function live(rate: number, seconds: number, partitions: number, en
       const meta = await producer.send({ topic, acks: -1, messages })
       for (const m of meta) {
         const count = messages.filter((x) => x.partition === m.partition).length
-        const s = { partition: m.partition, lastOffset: BigInt(m.baseOffset!) + BigInt(count - 1), count, appendedAtMs: Number(m.logAppendTime) }
-        if (!(s.appendedAtMs > 0)) throw new Error(`no log append time in the produce response (${m.logAppendTime}): is the topic LogAppendTime?`)
+        const s = {
+          partition: m.partition,
+          lastOffset: BigInt(m.baseOffset!) + BigInt(count - 1),
+          count,
+          appendedAtMs: Number(m.logAppendTime),
+        }
+        if (!(s.appendedAtMs > 0))
+          throw new Error(`no log append time in the produce response (${m.logAppendTime}): is the topic LogAppendTime?`)
         waiting[m.partition]!.push(s)
       }
       produced += owed
@@ -97,10 +125,20 @@ export async function live(rate: number, seconds: number, partitions: number, en
     polling = false
     await until(async () => (waiting.every((w) => w.length === 0) ? true : null), 'every record committed', 120_000, 50)
     await poller
-    const total = await withDb(url, async (c) => (await c.query<{ n: string; cents: string }>('SELECT sum(transaction_count)::text AS n, (sum(total_sales) * 100)::bigint::text AS cents FROM category_sales')).rows[0]!)
+    const total = await withDb(
+      url,
+      async (c) =>
+        (
+          await c.query<{ n: string; cents: string }>(
+            'SELECT sum(transaction_count)::text AS n, (sum(total_sales) * 100)::bigint::text AS cents FROM category_sales',
+          )
+        ).rows[0]!,
+    )
     const finality = (
       await withDb(url, (c) =>
-        c.query<{ ms: string }>(`SELECT (extract(epoch FROM min(closed_at) - window_end) * 1000)::bigint::text AS ms FROM category_sales WHERE closed_at IS NOT NULL GROUP BY window_end ORDER BY 1`),
+        c.query<{ ms: string }>(
+          `SELECT (extract(epoch FROM min(closed_at) - window_end) * 1000)::bigint::text AS ms FROM category_sales WHERE closed_at IS NOT NULL GROUP BY window_end ORDER BY 1`,
+        ),
       )
     ).rows.map((r) => Number(r.ms))
     const commits = await commitTimes(sup.logs)
@@ -114,7 +152,13 @@ export async function live(rate: number, seconds: number, partitions: number, en
       freshnessMs: { p50: percentile(freshness, 50), p99: percentile(freshness, 99), max: freshness[freshness.length - 1] ?? NaN },
       peakRssMb: sup.peakRssMb(),
       rebalances: countRebalances(sup.logs),
-      finalityMs: { windows: finality.length, latenessMs, p50: percentile(finality, 50), p99: percentile(finality, 99), max: finality[finality.length - 1] ?? NaN },
+      finalityMs: {
+        windows: finality.length,
+        latenessMs,
+        p50: percentile(finality, 50),
+        p99: percentile(finality, 99),
+        max: finality[finality.length - 1] ?? NaN,
+      },
       commits,
       totalsMatched: Number(total.n) === produced && BigInt(total.cents) === cents,
     }

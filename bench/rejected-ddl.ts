@@ -1,5 +1,5 @@
 // `node dist/bench/rejected-ddl.js [--seconds N]`: what the rejected_events retention DDL
-// (src/rejected-retention.ts) costs the commits that store rejected records, on a scratch
+// (src/postgres/rejected-retention.ts) costs the commits that store rejected records, on a scratch
 // database. Writer-like transactions (BEGIN; INSERT 10 rejected rows … ON CONFLICT DO NOTHING;
 // COMMIT) run back to back on 4 connections for N seconds, first alone, then while retention
 // passes run every 100 ms on a clock that advances one day per pass, so that each pass ATTACHes
@@ -7,8 +7,8 @@
 // Prints the transactions' latency percentiles for both phases as JSON and a human line.
 import { parseArgs } from 'node:util'
 import pg from 'pg'
-import { ensureDatabase, migrate } from '../src/db.js'
-import { runRetentionPass } from '../src/rejected-retention.js'
+import { ensureDatabase, migrate } from '../src/postgres/schema.js'
+import { runRetentionPass } from '../src/postgres/rejected-retention.js'
 import { dropDatabase, PG_BASE, percentile, uniqueName } from './lib.js'
 
 const DAY_MS = 86_400_000
@@ -72,7 +72,13 @@ async function phase(url: string, withDdl: boolean, start: number): Promise<Phas
   await Promise.all([...writers, ddl])
   latencies.sort((a, b) => a - b)
   const ms = (v: number) => Math.round(v * 100) / 100
-  return { transactions: latencies.length, p50Ms: ms(percentile(latencies, 50)), p99Ms: ms(percentile(latencies, 99)), maxMs: ms(latencies.at(-1) ?? 0), ...result }
+  return {
+    transactions: latencies.length,
+    p50Ms: ms(percentile(latencies, 50)),
+    p99Ms: ms(percentile(latencies, 99)),
+    maxMs: ms(latencies.at(-1) ?? 0),
+    ...result,
+  }
 }
 
 const name = uniqueName('tumbler_rejected_ddl')

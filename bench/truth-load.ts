@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { Kafka, logLevel, Partitioners, type Message } from 'kafkajs'
 import pg from 'pg'
 import { int, list, runMain, text, type Values } from '../src/cli.js'
-import { seedTimestamp } from '../src/transactions.js'
+import { seedTimestamp } from '../src/producer/transactions.js'
 
 const CATEGORIES = ['Electronics', 'Fashion', 'Beauty', 'Home', 'Sports', 'Grocery', 'Café ☕']
 
@@ -45,7 +45,8 @@ export const emptyTruth = (): Truth => ({ sent: 0, bad: 0, sales: new Map() })
 export function addTruth(into: Truth, from: Truth | TruthJson): Truth {
   into.sent += from.sent
   into.bad += from.bad
-  const entries: [string, bigint, number][] = from.sales instanceof Map ? [...from.sales].map(([k, v]) => [k, v.cents, v.count]) : from.sales.map(([k, c, n]) => [k, BigInt(c), n])
+  const entries: [string, bigint, number][] =
+    from.sales instanceof Map ? [...from.sales].map(([k, v]) => [k, v.cents, v.count]) : from.sales.map(([k, c, n]) => [k, BigInt(c), n])
   for (const [key, cents, count] of entries) {
     const s = into.sales.get(key) ?? { cents: 0n, count: 0 }
     s.cents += cents
@@ -55,7 +56,11 @@ export function addTruth(into: Truth, from: Truth | TruthJson): Truth {
   return into
 }
 
-export const truthJson = (t: Truth): TruthJson => ({ sent: t.sent, bad: t.bad, sales: [...t.sales].map(([k, v]) => [k, v.cents.toString(), v.count]) })
+export const truthJson = (t: Truth): TruthJson => ({
+  sent: t.sent,
+  bad: t.bad,
+  sales: [...t.sales].map(([k, v]) => [k, v.cents.toString(), v.count]),
+})
 
 export class TruthLoad {
   /** What the broker acknowledged, and only that. */
@@ -96,7 +101,12 @@ export class TruthLoad {
     await admin.disconnect()
     // Idempotent, acks=all, one request in flight: a retried request is not written twice
     // and each partition keeps the send order (so event time never goes backwards in it).
-    const producer = this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1, retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5000 } })
+    const producer = this.kafka.producer({
+      createPartitioner: Partitioners.DefaultPartitioner,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5000 },
+    })
     await producer.connect()
     const started = Date.now()
     let seq = 0
@@ -164,11 +174,17 @@ export async function checkPostgres(url: string, topic: string, truth: Truth): P
     )
     const got = new Map(rows.map((r) => [`${r.w}|${r.category}`, `${r.total} / ${r.count}`]))
     const want = new Map([...truth.sales].map(([k, v]) => [k, `${centsText(v.cents)} / ${v.count}`]))
-    const diffs = [...new Set([...got.keys(), ...want.keys()])].filter((k) => got.get(k) !== want.get(k)).map((k) => `${k}: got ${got.get(k)}, want ${want.get(k)}`)
-    const rejected = await c.query<{ reason: string; n: string }>('SELECT reason, count(*)::text AS n FROM rejected_events WHERE topic = $1 GROUP BY reason', [topic])
+    const diffs = [...new Set([...got.keys(), ...want.keys()])]
+      .filter((k) => got.get(k) !== want.get(k))
+      .map((k) => `${k}: got ${got.get(k)}, want ${want.get(k)}`)
+    const rejected = await c.query<{ reason: string; n: string }>(
+      'SELECT reason, count(*)::text AS n FROM rejected_events WHERE topic = $1 GROUP BY reason',
+      [topic],
+    )
     const byReason = Object.fromEntries(rejected.rows.map((r) => [r.reason, Number(r.n)]))
     const rejectedTotal = Object.values(byReason).reduce((a, n) => a + n, 0)
-    if (rejectedTotal !== truth.bad || (byReason.invalid_json ?? 0) !== truth.bad) diffs.push(`rejected_events: got ${JSON.stringify(byReason)}, want {"invalid_json":${truth.bad}}`)
+    if (rejectedTotal !== truth.bad || (byReason.invalid_json ?? 0) !== truth.bad)
+      diffs.push(`rejected_events: got ${JSON.stringify(byReason)}, want {"invalid_json":${truth.bad}}`)
     const counted = rows.reduce((a, r) => a + Number(r.count), 0)
     return { ok: diffs.length === 0, rows: rows.length, counted, rejected: rejectedTotal, diffs: diffs.slice(0, 10) }
   } finally {
@@ -177,19 +193,39 @@ export async function checkPostgres(url: string, topic: string, truth: Truth): P
 }
 
 const options = {
-  kafkaBrokers: { env: 'KAFKA_BROKERS', flag: 'kafka-brokers', default: ['127.0.0.1:9092'], parse: list, help: 'comma-separated Kafka bootstrap servers' },
+  kafkaBrokers: {
+    env: 'KAFKA_BROKERS',
+    flag: 'kafka-brokers',
+    default: ['127.0.0.1:9092'],
+    parse: list,
+    help: 'comma-separated Kafka bootstrap servers',
+  },
   topic: { flag: 'topic', default: 'transactions', parse: text, help: 'topic (must exist)' },
   rate: { flag: 'rate', default: 0, parse: int(0), help: 'events per second (0 = as fast as possible)' },
   count: { flag: 'count', default: 0, parse: int(0), help: 'events to send, then stop (0 = until SIGTERM)' },
   batch: { flag: 'batch', default: 1000, parse: int(1, 100_000), help: 'events per produce request' },
   badEvery: { flag: 'bad-every', default: 0, parse: int(0), help: 'every Nth event is not JSON (0 = none)' },
-  windowSeconds: { env: 'WINDOW_SECONDS', flag: 'window-seconds', default: 60, parse: int(1, 86_400), help: 'the supervisor’s window size, for the truth’s keys' },
+  windowSeconds: {
+    env: 'WINDOW_SECONDS',
+    flag: 'window-seconds',
+    default: 60,
+    parse: int(1, 86_400),
+    help: 'the supervisor’s window size, for the truth’s keys',
+  },
   id: { flag: 'id', default: 'p', parse: text, help: 'producer id, part of each transaction_id' },
 }
 
 async function main(o: Values<typeof options>): Promise<void> {
   const kafka = new Kafka({ clientId: `truth-load-${o.id}`, brokers: o.kafkaBrokers, logLevel: logLevel.NOTHING })
-  const load = new TruthLoad(kafka, { topic: o.topic, rate: o.rate, count: o.count, batch: o.batch, badEvery: o.badEvery, windowMs: o.windowSeconds * 1000, id: o.id }).start()
+  const load = new TruthLoad(kafka, {
+    topic: o.topic,
+    rate: o.rate,
+    count: o.count,
+    batch: o.batch,
+    badEvery: o.badEvery,
+    windowMs: o.windowSeconds * 1000,
+    id: o.id,
+  }).start()
   const stop = () => void load.stop()
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)
@@ -200,4 +236,10 @@ async function main(o: Values<typeof options>): Promise<void> {
   process.exit(0)
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) runMain('truth-load', 'tumbler truth-load: produces valid events (and optionally malformed ones) and prints what it produced as JSON.', options, main)
+if (process.argv[1] === fileURLToPath(import.meta.url))
+  runMain(
+    'truth-load',
+    'tumbler truth-load: produces valid events (and optionally malformed ones) and prints what it produced as JSON.',
+    options,
+    main,
+  )

@@ -24,8 +24,13 @@ interface Row {
 
 async function viaCopy(c: pg.Client, rows: Row[]): Promise<void> {
   await c.query('BEGIN')
-  await pipeline(Readable.from([rows.map((r) => `${r.ms}\t${r.category}\t${r.cents}\t${r.count}\n`).join('')]), c.query(copyFrom('COPY stage_sales FROM STDIN')))
-  await c.query(`INSERT INTO category_sales AS c SELECT 'epoch'::timestamptz + window_start_ms * interval '1 ms', 'epoch'::timestamptz + (window_start_ms + 60000) * interval '1 ms', category, cents / 100, cnt, now() FROM stage_sales ORDER BY 1, 3 ${UPSERT_TAIL}`)
+  await pipeline(
+    Readable.from([rows.map((r) => `${r.ms}\t${r.category}\t${r.cents}\t${r.count}\n`).join('')]),
+    c.query(copyFrom('COPY stage_sales FROM STDIN')),
+  )
+  await c.query(
+    `INSERT INTO category_sales AS c SELECT 'epoch'::timestamptz + window_start_ms * interval '1 ms', 'epoch'::timestamptz + (window_start_ms + 60000) * interval '1 ms', category, cents / 100, cnt, now() FROM stage_sales ORDER BY 1, 3 ${UPSERT_TAIL}`,
+  )
   await c.query('COMMIT')
 }
 
@@ -46,10 +51,19 @@ try {
   await withDb(`${PG_BASE}/${db}`, async (c) => {
     await c.query(SCHEMA)
     for (const size of [6, 60, 600, 6000]) {
-      const rows = Array.from({ length: size }, (_, i) => ({ ms: Math.floor(i / 6) * 60_000, category: `cat${i % 6}`, cents: 12_345, count: 3 }))
+      const rows = Array.from({ length: size }, (_, i) => ({
+        ms: Math.floor(i / 6) * 60_000,
+        category: `cat${i % 6}`,
+        cents: 12_345,
+        count: 3,
+      }))
       const iterations = Math.max(20, Math.round(20_000 / size))
       results[size] = {}
-      for (const [name, fn] of [['copy', viaCopy], ['insert', viaInsert], ['copy ', viaCopy]] as const) {
+      for (const [name, fn] of [
+        ['copy', viaCopy],
+        ['insert', viaInsert],
+        ['copy ', viaCopy],
+      ] as const) {
         const started = process.hrtime.bigint()
         for (let i = 0; i < iterations; i++) await fn(c, rows)
         results[size]![name.trim()] = Number(process.hrtime.bigint() - started) / 1e6 / iterations
@@ -60,4 +74,7 @@ try {
   await dropDatabase(db)
 }
 process.stdout.write(JSON.stringify({ msPerTransaction: results }) + '\n')
-for (const [size, r] of Object.entries(results)) process.stderr.write(`  ${size.padStart(5)} rows: COPY+INSERT…SELECT ${r.copy!.toFixed(2)} ms, INSERT…unnest ${r.insert!.toFixed(2)} ms\n`)
+for (const [size, r] of Object.entries(results))
+  process.stderr.write(
+    `  ${size.padStart(5)} rows: COPY+INSERT…SELECT ${r.copy!.toFixed(2)} ms, INSERT…unnest ${r.insert!.toFixed(2)} ms\n`,
+  )

@@ -4,7 +4,7 @@
 --   (bytea, 32 bytes: what Postgres' own sha256(bytea) returns). All three are null only for a
 --   tombstone (a null value).
 -- * Partitioned by UTC day of kafka_timestamp, so that retention drops whole days
---   (REJECTED_RETENTION_DAYS; src/rejected-retention.ts). The key includes the partition
+--   (REJECTED_RETENTION_DAYS; src/postgres/rejected-retention.ts). The key includes the partition
 --   column; a replay reads the same kafka_timestamp back, so ON CONFLICT DO NOTHING stays
 --   idempotent. Daily partitions are named rejected_events_pYYYYMMDD and cover
 --   [day 00:00 UTC, next day 00:00 UTC). rejected_events_default takes every row no daily

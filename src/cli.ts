@@ -1,4 +1,4 @@
-import { log } from './log.js'
+import { log } from './shared/log.js'
 
 // One option parser for every program: environment variables with CLI flags of the
 // same meaning, validated once at start; a bad option exits 2 with one line naming it.
@@ -32,7 +32,10 @@ export const text = (raw: string): string => {
 }
 
 export const list = (raw: string): string[] => {
-  const items = raw.split(',').map((s) => s.trim()).filter(Boolean)
+  const items = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
   if (items.length === 0) throw new UsageError('must list at least one item')
   return items
 }
@@ -61,11 +64,7 @@ export function usage(program: string, summary: string, options: Options): strin
 }
 
 /** Parses env then argv (argv wins). Throws UsageError naming the option. Returns null for --help. */
-export function parseOptions<O extends Options>(
-  options: O,
-  argv: string[],
-  env: NodeJS.ProcessEnv,
-): Values<O> | null {
+export function parseOptions<O extends Options>(options: O, argv: string[], env: NodeJS.ProcessEnv): Values<O> | null {
   if (argv.includes('--help') || argv.includes('-h')) return null
   const byFlag = new Map(Object.entries(options).map(([k, o]) => [o.flag, k]))
   const values: Record<string, unknown> = {}
@@ -98,12 +97,7 @@ function parseNamed(o: Option<unknown>, name: string, raw: string): unknown {
 }
 
 /** Runs a program's main with the exit conventions of the contract. */
-export function runMain<O extends Options>(
-  program: string,
-  summary: string,
-  options: O,
-  main: (values: Values<O>) => Promise<void>,
-): void {
+export function runMain<O extends Options>(program: string, summary: string, options: O, main: (values: Values<O>) => Promise<void>): void {
   let values: Values<O> | null
   try {
     values = parseOptions(options, process.argv.slice(2), process.env)

@@ -3,19 +3,18 @@ import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import { runMain } from './cli.js'
 import { supervisorOptions, type SupervisorConfig } from './config.js'
-import { ensureDatabase, migrate } from './db.js'
-import { createHttp } from './http.js'
-import { GroupConsumer } from './consumer.js'
-import { CONSUMER_FETCH, createKafka, ensureTopic } from './kafka.js'
-import { configureLog, log, redactUrl } from './log.js'
-import { Pipeline } from './pipeline.js'
-import type { PartitionFailure } from './protocol.js'
-import { startRejectedRetention } from './rejected-retention.js'
-import { instrumentSupervisor } from './supervisor-metrics.js'
-import { ActorThread } from './threads.js'
-import type { ActorData } from '../workers/window-actor.js'
-import type { WriterData } from '../workers/writer.js'
-import { hasSignalFault, warnIfAsked } from '../workers/faults.js'
+import { ensureDatabase, migrate } from './postgres/schema.js'
+import { createHttp } from './http/server.js'
+import { GroupConsumer } from './kafka/group-consumer.js'
+import { CONSUMER_FETCH, createKafka, ensureTopic } from './kafka/client.js'
+import { configureLog, log, redactUrl } from './shared/log.js'
+import { Pipeline } from './pipeline/coordinator.js'
+import type { PartitionFailure } from './shared/protocol.js'
+import { startRejectedRetention } from './postgres/rejected-retention.js'
+import { instrumentSupervisor } from './metrics/instrument.js'
+import { ActorThread } from './pipeline/serial-worker.js'
+import type { ActorData, WriterData } from './shared/protocol.js'
+import { hasSignalFault, warnIfAsked } from './shared/faults.js'
 
 // The stream processor's main thread: config, schema, threads, the Kafka consumer, HTTP,
 // and the shutdown sequence. CPU work (parsing, validation, windows, SQL) runs in the
@@ -29,7 +28,13 @@ async function main(config: SupervisorConfig): Promise<void> {
   const owner = `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
   configureLog(config.logLevel, { owner })
   warnIfAsked(config.faults)
-  log.info('starting', { topic: config.kafkaTopic, group: config.kafkaGroupId, brokers: config.kafkaBrokers, database: redactUrl(config.databaseUrl), actors: config.actors })
+  log.info('starting', {
+    topic: config.kafkaTopic,
+    group: config.kafkaGroupId,
+    brokers: config.kafkaBrokers,
+    database: redactUrl(config.databaseUrl),
+    actors: config.actors,
+  })
 
   // First: a bad TLS/SASL setting is a usage error, found before anything is touched.
   const kafka = createKafka(config, `tumbler-${process.pid}`)
@@ -38,7 +43,11 @@ async function main(config: SupervisorConfig): Promise<void> {
   db.on('error', (err) => log.warn('postgres pool error', { error: err }))
   await migrate(db)
   // Not awaited: until the day's partition exists, its rows go to the DEFAULT partition (and are moved when it is created).
-  const retention = startRejectedRetention({ databaseUrl: config.databaseUrl, retentionDays: config.rejectedRetentionDays, intervalMs: config.rejectedRetentionIntervalSeconds * 1000 })
+  const retention = startRejectedRetention({
+    databaseUrl: config.databaseUrl,
+    retentionDays: config.rejectedRetentionDays,
+    intervalMs: config.rejectedRetentionIntervalSeconds * 1000,
+  })
   const topic = config.kafkaTopic
   const admin = kafka.admin()
   // Connected by the consumer's first start (the broker may be away now); reads before that fail fast.
@@ -53,10 +62,23 @@ async function main(config: SupervisorConfig): Promise<void> {
 
   const rules = { windowMs: config.windowSeconds * 1000, latenessMs: config.latenessSeconds * 1000, futureMs: config.futureSeconds * 1000 }
   const actors = Array.from({ length: config.actors }, (_, index) => {
-    const workerData: ActorData = { ...rules, index, faults: config.faults, rejectedPayloadMaxBytes: config.rejectedPayloadMaxBytes, faultFired: new SharedArrayBuffer(4), timestampDefaultZone: config.timestampDefaultZone }
+    const workerData: ActorData = {
+      ...rules,
+      index,
+      faults: config.faults,
+      rejectedPayloadMaxBytes: config.rejectedPayloadMaxBytes,
+      faultFired: new SharedArrayBuffer(4),
+      timestampDefaultZone: config.timestampDefaultZone,
+    }
     return new ActorThread({ name: `actor-${index}`, filename: new URL('../workers/window-actor.js', import.meta.url), workerData })
   })
-  const writerData: WriterData = { databaseUrl: config.databaseUrl, windowMs: rules.windowMs, latenessMs: rules.latenessMs, faults: config.faults, faultFired: new SharedArrayBuffer(4) }
+  const writerData: WriterData = {
+    databaseUrl: config.databaseUrl,
+    windowMs: rules.windowMs,
+    latenessMs: rules.latenessMs,
+    faults: config.faults,
+    faultFired: new SharedArrayBuffer(4),
+  }
   const writer = new ActorThread({ name: 'writer', filename: new URL('../workers/writer.js', import.meta.url), workerData: writerData })
 
   const consumer = new GroupConsumer(kafka, {
@@ -103,7 +125,16 @@ async function main(config: SupervisorConfig): Promise<void> {
     },
   })
   const pipeline = new Pipeline(
-    { topic, owner, flushMs: config.flushMs, flushRecords: config.flushRecords, flushBytes: config.flushBytes, maxInFlightRecords: config.maxInFlightRecords, maxInFlightBytes: config.maxInFlightBytes, idleMs: config.idlePartitionSeconds * 1000 },
+    {
+      topic,
+      owner,
+      flushMs: config.flushMs,
+      flushRecords: config.flushRecords,
+      flushBytes: config.flushBytes,
+      maxInFlightRecords: config.maxInFlightRecords,
+      maxInFlightBytes: config.maxInFlightBytes,
+      idleMs: config.idlePartitionSeconds * 1000,
+    },
     db,
     actors,
     writer,
@@ -182,7 +213,12 @@ async function main(config: SupervisorConfig): Promise<void> {
             : postgresError
               ? { state: 'postgres_unreachable', reason: `postgres unreachable: ${postgresError}` }
               : (consumer.notReady() ?? partitionsFailed(pipeline.failures())),
-      details: () => ({ partitions: pipeline.partitions(), failed: pipeline.failures(), stats: pipeline.stats, restarts: { actors: actors.map((a) => a.restarts), writer: writer.restarts } }),
+      details: () => ({
+        partitions: pipeline.partitions(),
+        failed: pipeline.failures(),
+        stats: pipeline.stats,
+        restarts: { actors: actors.map((a) => a.restarts), writer: writer.restarts },
+      }),
     },
     kafkaOffsets: async () => (await topicOffsets()).map((o) => ({ partition: o.partition, low: o.low, high: o.high })),
   })
@@ -234,7 +270,15 @@ async function main(config: SupervisorConfig): Promise<void> {
 function partitionsFailed(failed: PartitionFailure[]): { state: 'failed'; reason: string } | null {
   if (failed.length === 0) return null
   const each = failed.map((f) => `partition ${f.partition} at offset ${f.fromOffset}: SQLSTATE ${f.sqlstate} ${f.message}`)
-  return { state: 'failed', reason: `partitions failed: Postgres refuses their commit, they stopped until the supervisor restarts (${each.join('; ')})` }
+  return {
+    state: 'failed',
+    reason: `partitions failed: Postgres refuses their commit, they stopped until the supervisor restarts (${each.join('; ')})`,
+  }
 }
 
-runMain('supervisor', 'tumbler: consumes Kafka, aggregates tumbling windows on worker threads, writes Postgres, serves UI, API and /metrics.', supervisorOptions, main)
+runMain(
+  'supervisor',
+  'tumbler: consumes Kafka, aggregates tumbling windows on worker threads, writes Postgres, serves UI, API and /metrics.',
+  supervisorOptions,
+  main,
+)

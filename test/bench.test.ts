@@ -16,7 +16,12 @@ t.test('npm run bench -- --quick', async (t) => {
     quick: true,
     machine: { cores: Number, node: String, kafka: /^4\./ },
     catchUp: { events: 100_000, eventsPerSecond: Number, peakRssMb: Number, rebalances: Number, totalsMatched: true },
-    ceilings: { kafkajs: { eventsPerSecond: Number }, broker: { eventsPerSecond: Number }, pipelineToKafkajs: Number, pipelineToBroker: Number },
+    ceilings: {
+      kafkajs: { eventsPerSecond: Number },
+      broker: { eventsPerSecond: Number },
+      pipelineToKafkajs: Number,
+      pipelineToBroker: Number,
+    },
     live: { freshnessMs: { p50: Number, p99: Number, max: Number }, totalsMatched: true },
   })
   t.ok(result.ceilings.broker.eventsPerSecond > 0, 'ConsumerPerformance ran and was parsed')

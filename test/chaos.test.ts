@@ -26,5 +26,9 @@ t.test('chaos, short form: 3 supervisors, random kill -9 and thread kills under 
   t.ok(r.threadKills >= 1, `at least one worker thread was killed (${r.threadKills})`)
   t.equal(r.threadRestarts, r.threadKills, 'every killed thread was replaced')
   t.same(r.unexpectedExits, [], 'no supervisor exited by itself')
-  t.same(r.finalExitCodes, r.finalExitCodes.map(() => 0), 'every supervisor exits 0 on the final SIGTERM')
+  t.same(
+    r.finalExitCodes,
+    r.finalExitCodes.map(() => 0),
+    'every supervisor exits 0 on the final SIGTERM',
+  )
 })

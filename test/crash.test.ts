@@ -15,7 +15,15 @@ t.test('kill -9 the supervisor 3 times mid-stream, restart: totals exact, final 
   await watchClosedRows(db.url)
   // A short session timeout: the killed member's partitions move on after 3 s, not 10. Idle
   // partitions after 5 s: only once the stream is over (the ground truth has no idle advance).
-  const env = { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, FLUSH_MS: '100', MAX_INFLIGHT_RECORDS: '5000', KAFKA_SESSION_TIMEOUT_MS: '3000', IDLE_PARTITION_SECONDS: '5' }
+  const env = {
+    KAFKA_TOPIC: topic,
+    KAFKA_GROUP_ID: topic,
+    DATABASE_URL: db.url,
+    FLUSH_MS: '100',
+    MAX_INFLIGHT_RECORDS: '5000',
+    KAFKA_SESSION_TIMEOUT_MS: '3000',
+    IDLE_PARTITION_SECONDS: '5',
+  }
 
   // Half the stream is there before the first start; the rest arrives while it runs and dies.
   await produce(topic, data.records.slice(0, total / 2))
@@ -43,7 +51,9 @@ t.test('kill -9 the supervisor 3 times mid-stream, restart: totals exact, final 
   await rest
   const sup = await startSupervisor(t, env, `crash-${topic}`)
   await waitCaughtUp(db.url, topic, total)
-  t.comment(`kill -9 → restarted supervisor commits again after: ${recoveries.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(', ')} (start-up + group join); last kill → all ${total} caught up: ${((Date.now() - lastKill) / 1000).toFixed(1)} s`)
+  t.comment(
+    `kill -9 → restarted supervisor commits again after: ${recoveries.map((ms) => `${(ms / 1000).toFixed(1)} s`).join(', ')} (start-up + group join); last kill → all ${total} caught up: ${((Date.now() - lastKill) / 1000).toFixed(1)} s`,
+  )
   await assertMatchesTruth(t, db.url, topic, data.truth)
   t.ok(closedAtLastKill > 0, 'windows were final before the last kill -9')
   await assertQuietTopicFinal(t, db.url, topic, LATENESS_MS)
@@ -59,7 +69,11 @@ t.test('one actor thread and the writer thread die mid-stream: restarted, totals
   await produce(topic, data.records)
   // actor0 dies at its 2nd batch; the writer dies right after its 4th COMMIT, before
   // replying, so the main thread cannot know whether that transaction landed.
-  const sup = await startSupervisor(t, { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, FLUSH_MS: '50', TUMBLER_FAULTS: 'actor0:batch:2,writer:commit:4' }, `thread-crash-${topic}`)
+  const sup = await startSupervisor(
+    t,
+    { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, FLUSH_MS: '50', TUMBLER_FAULTS: 'actor0:batch:2,writer:commit:4' },
+    `thread-crash-${topic}`,
+  )
   await waitCaughtUp(db.url, topic, data.records.length)
   const { body } = await sup.readyz()
   t.equal(body.restarts.actors[0], 1, 'actor 0 was restarted once')

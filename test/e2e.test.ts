@@ -20,12 +20,20 @@ t.test('200k events over 4 partitions: category_sales and rejected_events equal 
   const sup = await startSupervisor(t, { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url }, `e2e-${topic}`)
   await waitCaughtUp(db.url, topic, data.records.length)
   const seconds = (Date.now() - started) / 1000
-  t.comment(`e2e: ${data.records.length} events caught up in ${seconds.toFixed(1)} s from supervisor start = ${Math.round(data.records.length / seconds)} events/s (includes start-up)`)
+  t.comment(
+    `e2e: ${data.records.length} events caught up in ${seconds.toFixed(1)} s from supervisor start = ${Math.round(data.records.length / seconds)} events/s (includes start-up)`,
+  )
   await assertMatchesTruth(t, db.url, topic, data.truth)
 
-  const rows = await query<{ category: string }>(db.url, "SELECT DISTINCT category FROM category_sales WHERE category LIKE 'Robert%' OR category LIKE 'Caf%'")
+  const rows = await query<{ category: string }>(
+    db.url,
+    "SELECT DISTINCT category FROM category_sales WHERE category LIKE 'Robert%' OR category LIKE 'Caf%'",
+  )
   t.equal(rows.length, 2, 'SQL-looking and non-ASCII categories are stored as data')
-  const payload = await query<{ hex: string }>(db.url, "SELECT encode(payload, 'hex') AS hex FROM rejected_events WHERE reason = 'invalid_utf8' LIMIT 1")
+  const payload = await query<{ hex: string }>(
+    db.url,
+    "SELECT encode(payload, 'hex') AS hex FROM rejected_events WHERE reason = 'invalid_utf8' LIMIT 1",
+  )
   t.equal(payload[0]?.hex, '7bc3287d', 'the raw bytes of a rejected record are kept')
 
   const groupOffsets = await (async () => {
@@ -38,7 +46,11 @@ t.test('200k events over 4 partitions: category_sales and rejected_events equal 
       await admin.disconnect()
     }
   })()
-  t.equal(groupOffsets.reduce((a, p) => a + Number(p.offset), 0), data.records.length, 'offsets are committed to Kafka too, for lag tools')
+  t.equal(
+    groupOffsets.reduce((a, p) => a + Number(p.offset), 0),
+    data.records.length,
+    'offsets are committed to Kafka too, for lag tools',
+  )
 
   const code = await sup.kill('SIGTERM')
   t.equal(code, 0, 'SIGTERM drains and exits 0')

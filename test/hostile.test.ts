@@ -8,8 +8,18 @@ import t, { type Test } from 'tap'
 import { rng } from '../bench/rng.js'
 import { hostileCorpus, KAFKA_TS, T0, WINDOW_MS } from './helpers/hostile-corpus.js'
 import { supervisorOptions } from '../src/config.js'
-import { seedTimestamp } from '../src/transactions.js'
-import { committedRecords, createTopic, databaseFor, produce, query, startSupervisor, waitFor, type Produced, type Supervisor } from './helpers/harness.js'
+import { seedTimestamp } from '../src/producer/transactions.js'
+import {
+  committedRecords,
+  createTopic,
+  databaseFor,
+  produce,
+  query,
+  startSupervisor,
+  waitFor,
+  type Produced,
+  type Supervisor,
+} from './helpers/harness.js'
 import { oracleTruth, type OracleRules } from './helpers/oracle.js'
 import { waitCaughtUp } from './helpers/verify.js'
 import { amountTable, timestampTable } from './helpers/docs-tables.js'
@@ -53,15 +63,31 @@ t.test('hostile corpus: each kind counted or rejected exactly as the contract sa
 
   const topic = await createTopic(t, 1)
   const db = databaseFor(t)
-  const tail: Produced = { partition: 0, value: JSON.stringify({ product_category: 'After', amount: 1.23, timestamp: seedTimestamp(T0 + 2_000) }), timestampMs: KAFKA_TS }
+  const tail: Produced = {
+    partition: 0,
+    value: JSON.stringify({ product_category: 'After', amount: 1.23, timestamp: seedTimestamp(T0 + 2_000) }),
+    timestampMs: KAFKA_TS,
+  }
   const records: Produced[] = [...corpus.map((c) => ({ partition: 0, value: c.value, timestampMs: c.kafkaTsMs ?? KAFKA_TS })), tail]
   // One record per request: several 1 MB values in one batch would pass the broker's message.max.bytes.
   await produce(topic, records, 1)
-  const sup = await startSupervisor(t, { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, ...RULES_ENV }, `hostile-${topic}`)
+  const sup = await startSupervisor(
+    t,
+    { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, ...RULES_ENV },
+    `hostile-${topic}`,
+  )
   await waitCaughtUp(db.url, topic, records.length, 120_000)
 
   // Rejected: the exact reason per offset, the raw bytes, the Kafka timestamp (clamped only when Postgres cannot hold it).
-  const rows = await query<{ offset: string; reason: string; detail: string; hex: string | null; bytes: number | null; sha: string | null; kts: string }>(
+  const rows = await query<{
+    offset: string
+    reason: string
+    detail: string
+    hex: string | null
+    bytes: number | null
+    sha: string | null
+    kts: string
+  }>(
     db.url,
     `SELECT "offset"::text AS offset, reason, detail, encode(payload, 'hex') AS hex, payload_bytes AS bytes, encode(payload_sha256, 'hex') AS sha,
             (extract(epoch FROM kafka_timestamp) * 1000)::bigint::text AS kts
@@ -80,17 +106,30 @@ t.test('hostile corpus: each kind counted or rejected exactly as the contract sa
     if (row.reason !== c.expect.rejected) wrong.push(`#${offset} ${c.kind}: want ${c.expect.rejected}, got ${row.reason} (${row.detail})`)
     const hex = c.value === null ? null : c.value.subarray(0, PAYLOAD_MAX_BYTES).toString('hex')
     if (row.hex !== hex) wrong.push(`#${offset} ${c.kind}: payload bytes differ`)
-    if (row.bytes !== (c.value?.length ?? null)) wrong.push(`#${offset} ${c.kind}: payload_bytes ${row.bytes}, want ${c.value?.length ?? null}`)
-    if (row.sha !== (c.value && createHash('sha256').update(c.value).digest('hex'))) wrong.push(`#${offset} ${c.kind}: payload_sha256 is not the hash of the value`)
+    if (row.bytes !== (c.value?.length ?? null))
+      wrong.push(`#${offset} ${c.kind}: payload_bytes ${row.bytes}, want ${c.value?.length ?? null}`)
+    if (row.sha !== (c.value && createHash('sha256').update(c.value).digest('hex')))
+      wrong.push(`#${offset} ${c.kind}: payload_sha256 is not the hash of the value`)
     const kts = c.kafkaTsMs ?? KAFKA_TS
     const storable = Math.max(kts, -210_866_803_200_000)
     if (row.kts !== String(storable)) wrong.push(`#${offset} ${c.kind}: kafka_timestamp ${row.kts}, want ${storable}`)
     if (row.detail.length === 0) wrong.push(`#${offset} ${c.kind}: empty detail`)
   })
-  t.same(wrong, [], 'every rejected kind has its reason, raw bytes (capped), length, SHA-256 and Kafka timestamp; every counted kind is not rejected')
-  t.ok(corpus.some((c) => (c.value?.length ?? 0) > PAYLOAD_MAX_BYTES), 'the corpus has values past the cap')
+  t.same(
+    wrong,
+    [],
+    'every rejected kind has its reason, raw bytes (capped), length, SHA-256 and Kafka timestamp; every counted kind is not rejected',
+  )
+  t.ok(
+    corpus.some((c) => (c.value?.length ?? 0) > PAYLOAD_MAX_BYTES),
+    'the corpus has values past the cap',
+  )
   t.equal(rows.length, corpus.filter((c) => 'rejected' in c.expect).length, 'rejected rows: one per rejected kind, nothing else')
-  t.match(got.get(corpus.findIndex((c) => c.kafkaTsMs === -9e15 && 'rejected' in c.expect && c.expect.rejected === 'future'))?.detail, /-9000000000000000 ms/, 'an unstorable Kafka timestamp is named in the detail')
+  t.match(
+    got.get(corpus.findIndex((c) => c.kafkaTsMs === -9e15 && 'rejected' in c.expect && c.expect.rejected === 'future'))?.detail,
+    /-9000000000000000 ms/,
+    'an unstorable Kafka timestamp is named in the detail',
+  )
 
   // Counted: category_sales equals the counted kinds summed per (window, category), to the cent.
   const want = new Map<string, { cents: bigint; count: number }>()
@@ -108,10 +147,22 @@ t.test('hostile corpus: each kind counted or rejected exactly as the contract sa
     [...want].map(([k, v]) => `${k} = ${centsText(v.cents)} / ${v.count}`).sort(),
     'category_sales holds exactly the counted kinds (window, category, cents, count)',
   )
-  t.ok(sales.every((r) => r.width_ok), 'every window is 60 s wide, also in year 0001 and before 1970')
-  t.ok(sales.some((r) => r.category === "Robert'); DROP TABLE category_sales;--"), 'SQL-looking category stored as data (and the table is still there)')
-  t.ok(sales.some((r) => r.category === '😀'.repeat(50)), '50 emoji fit varchar(50)')
-  t.ok(sales.some((r) => r.category === 'After' && r.count === '1'), 'a normal record after the corpus is counted')
+  t.ok(
+    sales.every((r) => r.width_ok),
+    'every window is 60 s wide, also in year 0001 and before 1970',
+  )
+  t.ok(
+    sales.some((r) => r.category === "Robert'); DROP TABLE category_sales;--"),
+    'SQL-looking category stored as data (and the table is still there)',
+  )
+  t.ok(
+    sales.some((r) => r.category === '😀'.repeat(50)),
+    '50 emoji fit varchar(50)',
+  )
+  t.ok(
+    sales.some((r) => r.category === 'After' && r.count === '1'),
+    'a normal record after the corpus is counted',
+  )
 
   await assertNoRestarts(t, sup)
   t.equal(await sup.kill('SIGTERM'), 0, 'clean exit')
@@ -130,11 +181,23 @@ t.test('docs/rejections.md spelling tables through the pipeline: counted in UTC 
   const cases = (zone: string) => byZone.get(zone) ?? byZone.set(zone, []).get(zone)!
   timestampTable().forEach((row, i) => {
     const instantMs = row.instant === null ? null : Date.parse(row.instant)
-    cases(row.zone).push({ what: `timestamp ${row.json} in ${row.zone}`, value: `{"product_category":"ts-${i}","amount":1,"timestamp":${row.json}}`, instantMs, cents: 100, reason: 'invalid_timestamp' })
+    cases(row.zone).push({
+      what: `timestamp ${row.json} in ${row.zone}`,
+      value: `{"product_category":"ts-${i}","amount":1,"timestamp":${row.json}}`,
+      instantMs,
+      cents: 100,
+      reason: 'invalid_timestamp',
+    })
   })
   amountTable().forEach((row, i) => {
     const value = `{"product_category":"amount-${i}","amount":${row.json},"timestamp":"2026-01-01 00:00:05"}`
-    cases('UTC').push({ what: `amount ${row.json}`, value, instantMs: row.cents === null ? null : T0 + 5_000, cents: row.cents ?? 0, reason: 'invalid_amount' })
+    cases('UTC').push({
+      what: `amount ${row.json}`,
+      value,
+      instantMs: row.cents === null ? null : T0 + 5_000,
+      cents: row.cents ?? 0,
+      reason: 'invalid_amount',
+    })
   })
   // Per default zone: one topic of one partition, records in event-time order (none is late),
   // each with its event time as Kafka timestamp (none is future), and a supervisor in that zone.
@@ -143,14 +206,25 @@ t.test('docs/rejections.md spelling tables through the pipeline: counted in UTC 
       list.sort((a, b) => (a.instantMs ?? -Infinity) - (b.instantMs ?? -Infinity))
       const topic = await createTopic(t, 1)
       const db = databaseFor(t)
-      await produce(topic, list.map((c) => ({ partition: 0, value: c.value, timestampMs: c.instantMs ?? KAFKA_TS })))
-      const sup = await startSupervisor(t, { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, ...RULES_ENV, TIMESTAMP_DEFAULT_ZONE: zone }, `hostile-tables-${topic}`)
+      await produce(
+        topic,
+        list.map((c) => ({ partition: 0, value: c.value, timestampMs: c.instantMs ?? KAFKA_TS })),
+      )
+      const sup = await startSupervisor(
+        t,
+        { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, ...RULES_ENV, TIMESTAMP_DEFAULT_ZONE: zone },
+        `hostile-tables-${topic}`,
+      )
       await waitCaughtUp(db.url, topic, list.length, 120_000)
       const sales = await query<{ category: string; w: string; total: string; count: string }>(
         db.url,
         'SELECT category, (extract(epoch FROM window_start) * 1000)::bigint::text AS w, total_sales::text AS total, transaction_count::text AS count FROM category_sales',
       )
-      const rejected = await query<{ offset: string; reason: string }>(db.url, 'SELECT "offset"::text AS offset, reason FROM rejected_events WHERE topic = $1', [topic])
+      const rejected = await query<{ offset: string; reason: string }>(
+        db.url,
+        'SELECT "offset"::text AS offset, reason FROM rejected_events WHERE topic = $1',
+        [topic],
+      )
       t.equal(await sup.kill('SIGTERM'), 0, `${zone}: clean exit`)
       return { zone, list, sales, rejected }
     }),
@@ -164,21 +238,50 @@ t.test('docs/rejections.md spelling tables through the pipeline: counted in UTC 
       const category = /"product_category":"([^"]+)"/.exec(c.value)![1]!
       const row = sale.get(category)
       if (c.instantMs === null) {
-        if (reasonAt.get(offset) !== c.reason) wrong.push(`${c.what}: want ${c.reason}, got ${reasonAt.get(offset) ?? `counted in ${row?.w}`}`)
+        if (reasonAt.get(offset) !== c.reason)
+          wrong.push(`${c.what}: want ${c.reason}, got ${reasonAt.get(offset) ?? `counted in ${row?.w}`}`)
         return
       }
       const window = String(Math.floor(c.instantMs / WINDOW_MS) * WINDOW_MS)
       const want = `${window} ${centsText(BigInt(c.cents))} 1`
       const got = row ? `${row.w} ${row.total} ${row.count}` : `rejected ${reasonAt.get(offset)}`
-      if (got !== want) wrong.push(`${c.what}: want window ${new Date(Number(window)).toISOString()} ${centsText(BigInt(c.cents))} x1, got ${got}`)
+      if (got !== want)
+        wrong.push(`${c.what}: want window ${new Date(Number(window)).toISOString()} ${centsText(BigInt(c.cents))} x1, got ${got}`)
     })
     t.same(wrong, [], `${zone}: ${list.length} records, each counted in its UTC window or refused with its reason`)
-    t.equal(sales.reduce((a, r) => a + Number(r.count), 0) + rejected.length, list.length, `${zone}: invariant, consumed = counted + rejected`)
+    t.equal(
+      sales.reduce((a, r) => a + Number(r.count), 0) + rejected.length,
+      list.length,
+      `${zone}: invariant, consumed = counted + rejected`,
+    )
   }
 })
 
 // Mutations that keep most of a record's structure, so the checks past JSON.parse get exercised too.
-const TOKENS = ['"', '{', '}', '[', ']', ',', ':', '\\', 'null', '-', '.', 'e', '0', '9', '1e999', '\u0000', '😀', '\uFEFF', ' ', '"amount":', '"amount":-1,', 'NaN']
+const TOKENS = [
+  '"',
+  '{',
+  '}',
+  '[',
+  ']',
+  ',',
+  ':',
+  '\\',
+  'null',
+  '-',
+  '.',
+  'e',
+  '0',
+  '9',
+  '1e999',
+  '\u0000',
+  '😀',
+  '\uFEFF',
+  ' ',
+  '"amount":',
+  '"amount":-1,',
+  'NaN',
+]
 const CATEGORIES = ['Books', 'Home', 'Café ☕', '😀', "x'); DROP TABLE category_sales;--", 'a\tb']
 
 function makeRandomStream(seed: number, partitions: number, perPartition: number): Produced[] {
@@ -218,7 +321,8 @@ function makeRandomStream(seed: number, partitions: number, perPartition: number
         ;[fields[a], fields[b]] = [fields[b], fields[a]]
       }
       if (random() < 0.05) delete fields[pick(['product_category', 'amount', 'timestamp'])]
-      if (random() < 0.05) fields[pick(['product_category', 'amount', 'timestamp'])] = pick([null, true, 0, -1, 12.345, '', [], {}, '12.50', 1e9])
+      if (random() < 0.05)
+        fields[pick(['product_category', 'amount', 'timestamp'])] = pick([null, true, 0, -1, 12.345, '', [], {}, '12.50', 1e9])
       let value = Buffer.from(JSON.stringify(fields))
       // Byte-level mutations on about half of the rest: flip, truncate, insert, delete, duplicate a key.
       const mutations = random() < 0.5 ? 1 + int(3) : 0
@@ -226,13 +330,19 @@ function makeRandomStream(seed: number, partitions: number, perPartition: number
         const at = int(value.length + 1)
         switch (int(5)) {
           case 0:
-            if (value.length) value[Math.min(at, value.length - 1)] = random() < 0.5 ? value[Math.min(at, value.length - 1)]! ^ (1 << int(8)) : 0x30 + int(10)
+            if (value.length)
+              value[Math.min(at, value.length - 1)] =
+                random() < 0.5 ? value[Math.min(at, value.length - 1)]! ^ (1 << int(8)) : 0x30 + int(10)
             break
           case 1:
             value = value.subarray(0, at)
             break
           case 2:
-            value = Buffer.concat([value.subarray(0, at), random() < 0.5 ? Buffer.from(pick(TOKENS)) : randomBytes(1 + int(4)), value.subarray(at)])
+            value = Buffer.concat([
+              value.subarray(0, at),
+              random() < 0.5 ? Buffer.from(pick(TOKENS)) : randomBytes(1 + int(4)),
+              value.subarray(at),
+            ])
             break
           case 3:
             value = Buffer.concat([value.subarray(0, at), value.subarray(Math.min(value.length, at + 1 + int(8)))])
@@ -254,21 +364,33 @@ t.test('randomised: random bytes and mutated records, every offset counted or re
   const partitions = 2
   const records = makeRandomStream(seed, partitions, 2_000)
   const truth = oracleTruth(records, RULES)
-  t.comment(`${records.length} records: ${truth.counted} counted, ${truth.rejected.size} rejected by the oracle (${[...new Set(truth.rejected.values())].sort().join(', ')})`)
+  t.comment(
+    `${records.length} records: ${truth.counted} counted, ${truth.rejected.size} rejected by the oracle (${[...new Set(truth.rejected.values())].sort().join(', ')})`,
+  )
 
   const topic = await createTopic(t, partitions)
   const db = databaseFor(t)
   await produce(topic, records)
-  const sup = await startSupervisor(t, { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, ...RULES_ENV }, `hostile-random-${topic}`)
+  const sup = await startSupervisor(
+    t,
+    { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, ...RULES_ENV },
+    `hostile-random-${topic}`,
+  )
   await waitCaughtUp(db.url, topic, records.length, 120_000)
 
   const sales = await salesRows(db.url)
-  const [{ n }] = (await query<{ n: string }>(db.url, 'SELECT count(*)::text AS n FROM rejected_events WHERE topic = $1', [topic])) as [{ n: string }]
+  const [{ n }] = (await query<{ n: string }>(db.url, 'SELECT count(*)::text AS n FROM rejected_events WHERE topic = $1', [topic])) as [
+    { n: string },
+  ]
   const countedInPg = sales.reduce((a, r) => a + Number(r.count), 0)
   t.equal(countedInPg + Number(n), records.length, `invariant: ${countedInPg} counted + ${n} rejected = ${records.length} produced`)
 
   // Beyond the count: the same records counted and rejected (with the same reasons) as the independent oracle says.
-  const rejected = await query<{ partition: number; offset: string; reason: string }>(db.url, 'SELECT partition, "offset"::text AS offset, reason FROM rejected_events WHERE topic = $1', [topic])
+  const rejected = await query<{ partition: number; offset: string; reason: string }>(
+    db.url,
+    'SELECT partition, "offset"::text AS offset, reason FROM rejected_events WHERE topic = $1',
+    [topic],
+  )
   const got = new Map(rejected.map((r) => [`${r.partition}:${r.offset}`, r.reason]))
   const diff = [...new Set([...got.keys(), ...truth.rejected.keys()])].filter((k) => got.get(k) !== truth.rejected.get(k))
   const sample = diff.slice(0, 5).map((k) => {
@@ -280,13 +402,27 @@ t.test('randomised: random bytes and mutated records, every offset counted or re
   const gotSales = new Map(sales.map((r) => [`${r.w}|${r.category}`, `${r.total} / ${r.count}`]))
   const wantSales = new Map([...truth.sales].map(([k, v]) => [k, `${centsText(v.cents)} / ${v.count}`]))
   const sdiff = [...new Set([...gotSales.keys(), ...wantSales.keys()])].filter((k) => gotSales.get(k) !== wantSales.get(k))
-  t.same(sdiff.slice(0, 5).map((k) => `${k}: got ${gotSales.get(k)}, oracle ${wantSales.get(k)}`), [], 'category_sales matches the oracle to the cent')
+  t.same(
+    sdiff.slice(0, 5).map((k) => `${k}: got ${gotSales.get(k)}, oracle ${wantSales.get(k)}`),
+    [],
+    'category_sales matches the oracle to the cent',
+  )
 
   // Still consuming: one normal record after the storm is counted.
-  await produce(topic, [{ partition: 0, value: JSON.stringify({ product_category: 'After', amount: 1, timestamp: seedTimestamp(Date.now()) }), timestampMs: Date.now() }])
+  await produce(topic, [
+    {
+      partition: 0,
+      value: JSON.stringify({ product_category: 'After', amount: 1, timestamp: seedTimestamp(Date.now()) }),
+      timestampMs: Date.now(),
+    },
+  ])
   await waitCaughtUp(db.url, topic, records.length + 1, 60_000)
   const after = await query<{ count: string }>(db.url, "SELECT transaction_count AS count FROM category_sales WHERE category = 'After'")
-  t.same(after.map((r) => r.count), ['1'], 'a normal record after the random ones is counted')
+  t.same(
+    after.map((r) => r.count),
+    ['1'],
+    'a normal record after the random ones is counted',
+  )
   await assertNoRestarts(t, sup)
   t.equal(await sup.kill('SIGTERM'), 0, 'clean exit')
 })
@@ -307,7 +443,11 @@ t.test('a flood of 1 MB bad records: all stored (capped bytes, length, hash), me
     }
   }
   await produce(topic, records, 1)
-  const sup = await startSupervisor(t, { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, ...RULES_ENV, MAX_INFLIGHT_BYTES: String(maxBytes) }, `hostile-flood-${topic}`)
+  const sup = await startSupervisor(
+    t,
+    { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, ...RULES_ENV, MAX_INFLIGHT_BYTES: String(maxBytes) },
+    `hostile-flood-${topic}`,
+  )
   let maxInFlightBytes = 0
   let peakRssMb = 0
   await waitFor(
@@ -327,11 +467,19 @@ t.test('a flood of 1 MB bad records: all stored (capped bytes, length, hash), me
   )
   t.same(
     stored,
-    { n: String(records.length), kept: String(records.length * PAYLOAD_MAX_BYTES), bytes: String(records.length * size), reasons: ['invalid_utf8'] },
+    {
+      n: String(records.length),
+      kept: String(records.length * PAYLOAD_MAX_BYTES),
+      bytes: String(records.length * size),
+      reasons: ['invalid_utf8'],
+    },
     `${records.length} rejected rows keeping ${PAYLOAD_MAX_BYTES} of each record's ${size} bytes`,
   )
   // One fetch may land on top of the bound before the partition pauses (kafkajs asks for at most 4 MB per partition).
-  t.ok(maxInFlightBytes <= maxBytes + 5 * 1024 * 1024, `in-flight bytes per partition stayed near MAX_INFLIGHT_BYTES: ${(maxInFlightBytes / 2 ** 20).toFixed(1)} MiB sampled, bound ${maxBytes / 2 ** 20} MiB`)
+  t.ok(
+    maxInFlightBytes <= maxBytes + 5 * 1024 * 1024,
+    `in-flight bytes per partition stayed near MAX_INFLIGHT_BYTES: ${(maxInFlightBytes / 2 ** 20).toFixed(1)} MiB sampled, bound ${maxBytes / 2 ** 20} MiB`,
+  )
   t.comment(`peak supervisor RSS (VmHWM) ${peakRssMb.toFixed(0)} MB while ${(records.length * size) / 1e6} MB of bad records went through`)
   await assertNoRestarts(t, sup)
   t.equal(await sup.kill('SIGTERM'), 0, 'clean exit')

@@ -13,14 +13,21 @@ t.test('UI_TOKEN: 401 without it; Bearer, ?token= and the cookie it sets all wor
     t.equal((await app.inject({ url, headers: { authorization: 'Bearer wrong' } })).statusCode, 401, `${url} with a wrong token`)
   }
   t.equal((await app.inject({ url: '/api/summary', headers: { authorization: `Bearer ${TOKEN}` } })).statusCode, 200, 'Bearer')
-  t.equal((await app.inject({ url: '/api/summary', headers: { authorization: `bearer  ${TOKEN}` } })).statusCode, 200, 'the scheme is case-insensitive (RFC 9110 §11.1)')
+  t.equal(
+    (await app.inject({ url: '/api/summary', headers: { authorization: `bearer  ${TOKEN}` } })).statusCode,
+    200,
+    'the scheme is case-insensitive (RFC 9110 §11.1)',
+  )
   for (const url of ['/healthz', '/metrics']) t.equal((await app.inject({ url })).statusCode, 200, `${url} stays open`)
   const page = await app.inject({ url: `/?token=${TOKEN}` })
   t.equal(page.statusCode, 200, 'the page with ?token=')
   const cookie = String(page.headers['set-cookie'])
   t.match(cookie, /^tumbler_token=correct-horse-battery-staple;/, 'sets the token cookie')
   t.same(cookie.split('; ').slice(1).sort(), ['HttpOnly', 'Path=/', 'SameSite=Strict'], 'HttpOnly, SameSite=Strict, for the whole site')
-  t.notOk((await app.inject({ url: '/api/windows', headers: { authorization: `Bearer ${TOKEN}` } })).headers['set-cookie'], 'only ?token= sets the cookie')
+  t.notOk(
+    (await app.inject({ url: '/api/windows', headers: { authorization: `Bearer ${TOKEN}` } })).headers['set-cookie'],
+    'only ?token= sets the cookie',
+  )
   const withCookie = await app.inject({ url: '/api/windows', headers: { cookie: `theme=dark; ${cookie.split(';')[0]!}` } })
   t.equal(withCookie.statusCode, 200, 'the cookie opens the API, among other cookies')
 
@@ -41,8 +48,16 @@ t.test('UI_TOKEN: a malformed cookie is a 401, not a 500', async (t) => {
     t.equal(res.statusCode, 401, `Cookie: ${cookie}`)
     t.equal(res.json().error, 'unauthorized')
   }
-  t.equal((await app.inject({ url: '/api/windows', headers: { cookie: 'tumbler_token=%E0%A4%A', authorization: `Bearer ${TOKEN}` } })).statusCode, 200, 'a valid Bearer token beside it still works')
-  t.equal((await app.inject({ url: '/api/windows', headers: { cookie: `other=%E0%A4%A; tumbler_token=${TOKEN}` } })).statusCode, 200, 'a malformed cookie of another name does not spoil a good token cookie')
+  t.equal(
+    (await app.inject({ url: '/api/windows', headers: { cookie: 'tumbler_token=%E0%A4%A', authorization: `Bearer ${TOKEN}` } })).statusCode,
+    200,
+    'a valid Bearer token beside it still works',
+  )
+  t.equal(
+    (await app.inject({ url: '/api/windows', headers: { cookie: `other=%E0%A4%A; tumbler_token=${TOKEN}` } })).statusCode,
+    200,
+    'a malformed cookie of another name does not spoil a good token cookie',
+  )
   await app.listen({ host: '127.0.0.1', port: 0 })
   const url = `ws://127.0.0.1:${(app.server.address() as { port: number }).port}/ws`
   t.equal((await upgrade(t, url, { cookie: 'tumbler_token=%E0%A4%A' })).status, 401, 'the WebSocket upgrade too')

@@ -5,7 +5,7 @@ import net from 'node:net'
 import { performance } from 'node:perf_hooks'
 import t from 'tap'
 import WebSocket from 'ws'
-import type { ServerMessage } from '../src/http-ws.js'
+import type { ServerMessage } from '../src/http/ws.js'
 import { waitFor } from './helpers/harness.js'
 import { buildApp, commitOf } from './helpers/http-app.js'
 
@@ -38,7 +38,10 @@ t.test('a stalled WebSocket client is skipped, counted, and resynchronised with 
   const emitOne = () => {
     n++
     const started = performance.now()
-    pipeline.emit('commit', commitOf(categories.map((category) => ({ windowStartMs, category, totalSales: `${n}.00`, transactionCount: String(n) }))))
+    pipeline.emit(
+      'commit',
+      commitOf(categories.map((category) => ({ windowStartMs, category, totalSales: `${n}.00`, transactionCount: String(n) }))),
+    )
     const took = performance.now() - started
     emitMs += took
     maxEmitMs = Math.max(maxEmitMs, took)
@@ -57,14 +60,22 @@ t.test('a stalled WebSocket client is skipped, counted, and resynchronised with 
   // The last commit reaches the reading client; it never missed a push (seq has no gap).
   emitOne()
   const last = `${n}.00`
-  await waitFor(() => updates().at(-1)?.rows.some((r) => r.totalSales === last), 'the last commit at the reading client')
+  await waitFor(
+    () =>
+      updates()
+        .at(-1)
+        ?.rows.some((r) => r.totalSales === last),
+    'the last commit at the reading client',
+  )
   const seqs = updates().map((m) => m.seq)
   t.same(
     seqs.filter((s, i) => i > 0 && s !== seqs[i - 1]! + 1),
     [],
     `the reading client got every push, in order (${seqs.length} pushes)`,
   )
-  t.comment(`commit listener: ${(emitMs / n).toFixed(2)} ms mean, ${maxEmitMs.toFixed(1)} ms max per 2000-row commit over ${n} commits, with one client stalled`)
+  t.comment(
+    `commit listener: ${(emitMs / n).toFixed(2)} ms mean, ${maxEmitMs.toFixed(1)} ms max per 2000-row commit over ${n} commits, with one client stalled`,
+  )
 
   // Reading again: a fresh snapshot with the latest totals, instead of the dropped backlog.
   const snapshotsBefore = slowMessages.filter((m) => m.type === 'snapshot').length

@@ -2,8 +2,8 @@
 // against a real Postgres database (see helpers/http-app.ts).
 import t from 'tap'
 import type { WebSocket } from 'ws'
-import { MAX_PAGE } from '../src/http-api.js'
-import { PUSH_INTERVAL_MS, type ServerMessage } from '../src/http-ws.js'
+import { MAX_PAGE } from '../src/http/api.js'
+import { PUSH_INTERVAL_MS, type ServerMessage } from '../src/http/ws.js'
 import { buildApp, commitOf, seedSales, upgrade } from './helpers/http-app.js'
 import { waitFor } from './helpers/harness.js'
 import { parseMetrics, value } from './helpers/prom-text.js'
@@ -35,7 +35,19 @@ t.test('GET /api/windows: newest first, exact amounts, bounded pages with a curs
     'newest window first, then category',
   )
   const huge = body.rows.find((r: { category: string }) => r.category === 'Huge')
-  t.same(huge, { windowStart: minute(4), windowEnd: minute(5), category: 'Huge', totalSales: '9999999999999999.99', transactionCount: '1', updatedAt: huge.updatedAt, closedAt: null }, 'numeric(18,2) as a string, to the cent; open')
+  t.same(
+    huge,
+    {
+      windowStart: minute(4),
+      windowEnd: minute(5),
+      category: 'Huge',
+      totalSales: '9999999999999999.99',
+      transactionCount: '1',
+      updatedAt: huge.updatedAt,
+      closedAt: null,
+    },
+    'numeric(18,2) as a string, to the cent; open',
+  )
   t.match(first.body, /"totalSales":"55\.04"/, 'amounts are JSON strings, never numbers')
   t.equal(body.nextCursor, null, 'no next page')
 
@@ -44,7 +56,10 @@ t.test('GET /api/windows: newest first, exact amounts, bounded pages with a curs
   let cursor: string | null = null
   let pages = 0
   do {
-    const res: { statusCode: number; json(): any } = await app.inject({ url: '/api/windows', query: { limit: '3', ...(cursor ? { cursor } : {}) } })
+    const res: { statusCode: number; json(): any } = await app.inject({
+      url: '/api/windows',
+      query: { limit: '3', ...(cursor ? { cursor } : {}) },
+    })
     t.equal(res.statusCode, 200)
     const page: { rows: { windowStart: string; category: string }[]; nextCursor: string | null } = res.json()
     t.ok(page.rows.length <= 3, 'page size is bounded by limit')
@@ -53,7 +68,11 @@ t.test('GET /api/windows: newest first, exact amounts, bounded pages with a curs
     pages++
   } while (cursor && pages < 20)
   t.equal(pages, 6, '16 rows in pages of 3')
-  t.same(seen, body.rows.map((r: { windowStart: string; category: string }) => `${r.windowStart} ${r.category}`), 'the pages join up to the full list')
+  t.same(
+    seen,
+    body.rows.map((r: { windowStart: string; category: string }) => `${r.windowStart} ${r.category}`),
+    'the pages join up to the full list',
+  )
 
   const ranged = (await app.inject({ url: '/api/windows', query: { from: minute(1), to: minute(3), category: 'Café' } })).json()
   t.same(
@@ -91,7 +110,11 @@ t.test('GET /api/windows: a bad query is a 400 that says what is wrong', async (
     t.equal(res.statusCode, 400, `${JSON.stringify(query)} → 400`)
     t.match(res.json().message, message, `${JSON.stringify(query)} → ${message}`)
   }
-  t.equal((await app.inject({ url: '/api/windows', query: { category: '€'.repeat(50) } })).statusCode, 200, '50 characters of 3 bytes each is a valid category')
+  t.equal(
+    (await app.inject({ url: '/api/windows', query: { category: '€'.repeat(50) } })).statusCode,
+    200,
+    '50 characters of 3 bytes each is a valid category',
+  )
   t.equal((await app.inject({ url: '/api/summary', query: { windows: '0' } })).statusCode, 400, 'summary validates too')
   t.equal((await app.inject({ url: '/api/summary', query: { window: '5' } })).statusCode, 400, 'summary rejects unknown parameters')
 })
@@ -110,12 +133,22 @@ t.test('GET /api/summary: totals from Postgres, rejected counts, lag, pipeline s
             ('another-topic', 0, 1, 'late', '', NULL, now())`,
     [config.kafkaTopic],
   )
-  await pool.query(`INSERT INTO tumbler_progress (topic, partition, next_offset, epoch, owner) VALUES ($1, 0, 40, 1, 'x')`, [config.kafkaTopic])
+  await pool.query(`INSERT INTO tumbler_progress (topic, partition, next_offset, epoch, owner) VALUES ($1, 0, 40, 1, 'x')`, [
+    config.kafkaTopic,
+  ])
 
   const s = (await app.inject({ url: '/api/summary', query: { windows: '2' } })).json()
-  t.same(s.latestWindow, { start: minute(4), end: minute(5), totalSales: '10000000000000163.11', transactionCount: '26', categories: 4 }, 'latest window summed by Postgres, exact')
+  t.same(
+    s.latestWindow,
+    { start: minute(4), end: minute(5), totalSales: '10000000000000163.11', transactionCount: '26', categories: 4 },
+    'latest window summed by Postgres, exact',
+  )
   // Windows 3 and 4: Books 45.03+55.04, Café 44.03+54.04, Toys 44.03+54.04, Huge.
-  t.same(s.range, { windows: 2, from: minute(3), to: minute(5), totalSales: '10000000000000296.20', transactionCount: '48', windowsWithData: 2 }, 'range totals over the last 2 windows')
+  t.same(
+    s.range,
+    { windows: 2, from: minute(3), to: minute(5), totalSales: '10000000000000296.20', transactionCount: '48', windowsWithData: 2 },
+    'range totals over the last 2 windows',
+  )
   t.same(s.rejected, { total: '3', late: '2', byReason: { invalid_json: '1', late: '2' } }, 'rejected counts of this topic by reason')
   t.equal(s.consumerLag, '70', 'lag: 100 - 40 on partition 0, 60 - 50 on the never-claimed partition 1')
   t.equal(s.windowSeconds, W)
@@ -123,53 +156,98 @@ t.test('GET /api/summary: totals from Postgres, rejected counts, lag, pipeline s
   health.notReady = { state: 'postgres_unreachable', reason: 'postgres unreachable: connect ECONNREFUSED' }
   t.equal((await app.inject({ url: '/api/summary', query: { windows: '3' } })).json().pipeline.state, 'postgres_unreachable')
   health.notReady = { state: 'kafka_unreachable', reason: 'kafka unreachable: no heartbeat accepted for 12 s' }
-  t.equal((await app.inject({ url: '/api/summary', query: { windows: '3' } })).json().pipeline.state, 'kafka_unreachable', 'the state travels as a type, whatever the words')
+  t.equal(
+    (await app.inject({ url: '/api/summary', query: { windows: '3' } })).json().pipeline.state,
+    'kafka_unreachable',
+    'the state travels as a type, whatever the words',
+  )
   const readyz = await app.inject('/readyz')
-  t.same([readyz.statusCode, readyz.json().state, readyz.json().reason], [503, 'kafka_unreachable', 'kafka unreachable: no heartbeat accepted for 12 s'], '/readyz: 503 with the state and the reason')
+  t.same(
+    [readyz.statusCode, readyz.json().state, readyz.json().reason],
+    [503, 'kafka_unreachable', 'kafka unreachable: no heartbeat accepted for 12 s'],
+    '/readyz: 503 with the state and the reason',
+  )
   health.notReady = { state: 'starting', reason: 'not yet in the consumer group' }
   t.equal((await app.inject({ url: '/api/summary', query: { windows: '3' } })).json().pipeline.state, 'starting')
-  health.notReady = { state: 'failed', reason: 'partitions failed: Postgres refuses their commit, they stopped until the supervisor restarts (partition 2 at offset 7: SQLSTATE 23514 …)' }
-  t.equal((await app.inject({ url: '/api/summary', query: { windows: '3' } })).json().pipeline.state, 'failed', 'a failed partition shows as Failed')
+  health.notReady = {
+    state: 'failed',
+    reason:
+      'partitions failed: Postgres refuses their commit, they stopped until the supervisor restarts (partition 2 at offset 7: SQLSTATE 23514 …)',
+  }
+  t.equal(
+    (await app.inject({ url: '/api/summary', query: { windows: '3' } })).json().pipeline.state,
+    'failed',
+    'a failed partition shows as Failed',
+  )
   health.notReady = { state: 'stopping', reason: 'shutting down' }
-  t.equal((await app.inject({ url: '/api/summary', query: { windows: '3' } })).json().pipeline.reason, 'shutting down', 'the reason is passed on')
+  t.equal(
+    (await app.inject({ url: '/api/summary', query: { windows: '3' } })).json().pipeline.reason,
+    'shutting down',
+    'the reason is passed on',
+  )
 })
 
-t.test('final windows: closedAt and ?final= on /api/windows, the low watermark and latest final window in the summary, windows_closed on /ws', async (t) => {
-  const { app, pool, pipeline, config } = await buildApp(t)
-  await seedSales(pool, W, SEED)
-  // Windows 0..2 are final: as the writer leaves them, with the low watermark at their end.
-  await pool.query(`UPDATE category_sales SET closed_at = '2026-01-01T12:10:00Z' WHERE window_end <= $1`, [minute(3)])
-  await pool.query('INSERT INTO tumbler_topics (topic, low_watermark_ms) VALUES ($1, $2)', [config.kafkaTopic, Date.parse(minute(3))])
+t.test(
+  'final windows: closedAt and ?final= on /api/windows, the low watermark and latest final window in the summary, windows_closed on /ws',
+  async (t) => {
+    const { app, pool, pipeline, config } = await buildApp(t)
+    await seedSales(pool, W, SEED)
+    // Windows 0..2 are final: as the writer leaves them, with the low watermark at their end.
+    await pool.query(`UPDATE category_sales SET closed_at = '2026-01-01T12:10:00Z' WHERE window_end <= $1`, [minute(3)])
+    await pool.query('INSERT INTO tumbler_topics (topic, low_watermark_ms) VALUES ($1, $2)', [config.kafkaTopic, Date.parse(minute(3))])
 
-  const rows = async (final: string) => (await app.inject({ url: '/api/windows', query: { final } })).json().rows as { windowStart: string; closedAt: string | null }[]
-  const final = await rows('true')
-  t.same([...new Set(final.map((r) => r.windowStart))], [minute(2), minute(1), minute(0)], 'final=true: the final windows only')
-  t.ok(final.every((r) => r.closedAt === '2026-01-01T12:10:00.000Z'), 'each with its closedAt')
-  const open = await rows('false')
-  t.same([...new Set(open.map((r) => r.windowStart))], [minute(4), minute(3)], 'final=false: the open ones')
-  t.ok(open.every((r) => r.closedAt === null), 'closedAt null while open')
-  t.equal(final.length + open.length, SEED.length, 'together, every row')
+    const rows = async (final: string) =>
+      (await app.inject({ url: '/api/windows', query: { final } })).json().rows as { windowStart: string; closedAt: string | null }[]
+    const final = await rows('true')
+    t.same([...new Set(final.map((r) => r.windowStart))], [minute(2), minute(1), minute(0)], 'final=true: the final windows only')
+    t.ok(
+      final.every((r) => r.closedAt === '2026-01-01T12:10:00.000Z'),
+      'each with its closedAt',
+    )
+    const open = await rows('false')
+    t.same([...new Set(open.map((r) => r.windowStart))], [minute(4), minute(3)], 'final=false: the open ones')
+    t.ok(
+      open.every((r) => r.closedAt === null),
+      'closedAt null while open',
+    )
+    t.equal(final.length + open.length, SEED.length, 'together, every row')
 
-  const s = (await app.inject('/api/summary')).json()
-  t.equal(s.lowWatermark, minute(3), 'the committed low watermark')
-  t.same(s.latestFinalWindow, { start: minute(2), end: minute(3), totalSales: '103.06', transactionCount: '19', categories: 3, closedAt: '2026-01-01T12:10:00.000Z' }, 'the newest final window, summed by Postgres')
-  t.equal(s.latestWindow.start, minute(4), 'next to the live one')
+    const s = (await app.inject('/api/summary')).json()
+    t.equal(s.lowWatermark, minute(3), 'the committed low watermark')
+    t.same(
+      s.latestFinalWindow,
+      {
+        start: minute(2),
+        end: minute(3),
+        totalSales: '103.06',
+        transactionCount: '19',
+        categories: 3,
+        closedAt: '2026-01-01T12:10:00.000Z',
+      },
+      'the newest final window, summed by Postgres',
+    )
+    t.equal(s.latestWindow.start, minute(4), 'next to the live one')
 
-  const feed = await openFeed(app)
-  const snap = await waitFor(() => feed.messages.find((m) => m.type === 'snapshot'), 'the snapshot')
-  if (snap.type !== 'snapshot') throw new Error('not a snapshot')
-  t.equal(snap.rows.filter((r) => r.closedAt).length, final.length, 'snapshot rows carry closedAt')
-  t.equal(snap.summary?.lowWatermark, minute(3), 'and the low watermark')
-  // A commit that changes a row of window 3 and closes it: the update first, then windows_closed.
-  const w3 = Date.parse(minute(3))
-  pipeline.emit('commit', { ...commitOf([{ windowStartMs: w3, category: 'Books', totalSales: '50.00', transactionCount: '10' }]), lowWatermarkMs: Date.parse(minute(4)), closedWindows: [w3] })
-  const closed = await waitFor(() => feed.messages.find((m) => m.type === 'windows_closed'), 'windows_closed')
-  if (closed.type !== 'windows_closed') throw new Error('not windows_closed')
-  t.same(closed.windows, [{ windowStart: minute(3), windowEnd: minute(4) }], 'the windows the commit closed')
-  t.equal(closed.lowWatermark, minute(4))
-  const kinds = feed.messages.map((m) => m.type).filter((k) => k !== 'stats')
-  t.same(kinds, ['snapshot', 'update', 'windows_closed'], 'after the update of the same commit')
-})
+    const feed = await openFeed(app)
+    const snap = await waitFor(() => feed.messages.find((m) => m.type === 'snapshot'), 'the snapshot')
+    if (snap.type !== 'snapshot') throw new Error('not a snapshot')
+    t.equal(snap.rows.filter((r) => r.closedAt).length, final.length, 'snapshot rows carry closedAt')
+    t.equal(snap.summary?.lowWatermark, minute(3), 'and the low watermark')
+    // A commit that changes a row of window 3 and closes it: the update first, then windows_closed.
+    const w3 = Date.parse(minute(3))
+    pipeline.emit('commit', {
+      ...commitOf([{ windowStartMs: w3, category: 'Books', totalSales: '50.00', transactionCount: '10' }]),
+      lowWatermarkMs: Date.parse(minute(4)),
+      closedWindows: [w3],
+    })
+    const closed = await waitFor(() => feed.messages.find((m) => m.type === 'windows_closed'), 'windows_closed')
+    if (closed.type !== 'windows_closed') throw new Error('not windows_closed')
+    t.same(closed.windows, [{ windowStart: minute(3), windowEnd: minute(4) }], 'the windows the commit closed')
+    t.equal(closed.lowWatermark, minute(4))
+    const kinds = feed.messages.map((m) => m.type).filter((k) => k !== 'stats')
+    t.same(kinds, ['snapshot', 'update', 'windows_closed'], 'after the update of the same commit')
+  },
+)
 
 t.test('GET / serves the page and its files from the repo and the uPlot package', async (t) => {
   const { app } = await buildApp(t)
@@ -195,20 +273,33 @@ t.test('GET / serves the page and its files from the repo and the uPlot package'
 /** Fails instead of hanging when a promise does not settle in time. */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout
-  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)))]).finally(() => clearTimeout(timer))
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms))),
+  ]).finally(() => clearTimeout(timer))
 }
 
 /** Opens /ws with injectWS and collects its messages from the first one on. */
-async function openFeed(app: Awaited<ReturnType<typeof buildApp>>['app']): Promise<{ ws: WebSocket; messages: ServerMessage[]; closed: Promise<number> }> {
+async function openFeed(
+  app: Awaited<ReturnType<typeof buildApp>>['app'],
+): Promise<{ ws: WebSocket; messages: ServerMessage[]; closed: Promise<number> }> {
   const messages: ServerMessage[] = []
   let onClose: (code: number) => void = () => {}
   const closed = new Promise<number>((resolve) => (onClose = resolve))
-  const ws = await within(app.injectWS('/ws', {}, {
-    onInit: (ws) => {
-      ws.on('message', (data) => messages.push(JSON.parse(String(data))))
-      ws.on('close', (code) => onClose(code))
-    },
-  }), 10_000, 'the WebSocket to open')
+  const ws = await within(
+    app.injectWS(
+      '/ws',
+      {},
+      {
+        onInit: (ws) => {
+          ws.on('message', (data) => messages.push(JSON.parse(String(data))))
+          ws.on('close', (code) => onClose(code))
+        },
+      },
+    ),
+    10_000,
+    'the WebSocket to open',
+  )
   return { ws, messages, closed }
 }
 
@@ -221,13 +312,31 @@ t.test('GET /ws: a snapshot first, then only the changed rows, coalesced', async
   if (snapshot.type !== 'snapshot') throw new Error(`first message is ${snapshot.type}`)
   t.equal(snapshot.windowMs, W * 1000)
   t.equal(snapshot.rows.length, SEED.length, 'every row of the last 100 windows')
-  t.same(snapshot.rows[0], { windowStart: minute(4), category: 'Books', totalSales: '55.04', transactionCount: '9', updatedAt: snapshot.rows[0]!.updatedAt, closedAt: null }, 'newest first, amounts as strings')
+  t.same(
+    snapshot.rows[0],
+    {
+      windowStart: minute(4),
+      category: 'Books',
+      totalSales: '55.04',
+      transactionCount: '9',
+      updatedAt: snapshot.rows[0]!.updatedAt,
+      closedAt: null,
+    },
+    'newest first, amounts as strings',
+  )
   t.equal(snapshot.summary?.latestWindow?.totalSales, '10000000000000163.11', 'with the KPIs, summed by Postgres')
 
   // 50 commits in one tick touch two rows: one push, with each row's last totals.
   const w4 = Date.parse(minute(4))
   const w5 = Date.parse(minute(5))
-  for (let i = 1; i <= 50; i++) pipeline.emit('commit', commitOf([{ windowStartMs: w4, category: 'Books', totalSales: `${55 + i}.04`, transactionCount: String(9 + i) }, ...(i === 25 ? [{ windowStartMs: w5, category: 'Toys', totalSales: '1.50', transactionCount: '1' }] : [])]))
+  for (let i = 1; i <= 50; i++)
+    pipeline.emit(
+      'commit',
+      commitOf([
+        { windowStartMs: w4, category: 'Books', totalSales: `${55 + i}.04`, transactionCount: String(9 + i) },
+        ...(i === 25 ? [{ windowStartMs: w5, category: 'Toys', totalSales: '1.50', transactionCount: '1' }] : []),
+      ]),
+    )
   const update = await waitFor(() => feed.messages.find((m) => m.type === 'update'), 'an update')
   if (update.type !== 'update') throw new Error('not an update')
   t.equal(update.commits, 50, 'one push for 50 commits')
@@ -242,7 +351,10 @@ t.test('GET /ws: a snapshot first, then only the changed rows, coalesced', async
 
   // Commits spread over time: pushes stay at least PUSH_INTERVAL_MS apart.
   const before = feed.messages.length
-  const spread = setInterval(() => pipeline.emit('commit', commitOf([{ windowStartMs: w5, category: 'Toys', totalSales: '2.00', transactionCount: '2' }])), 5)
+  const spread = setInterval(
+    () => pipeline.emit('commit', commitOf([{ windowStartMs: w5, category: 'Toys', totalSales: '2.00', transactionCount: '2' }])),
+    5,
+  )
   t.teardown(() => clearInterval(spread))
   await waitFor(() => feed.messages.slice(before).filter((m) => m.type === 'update').length >= 5, '5 more pushes')
   clearInterval(spread)
@@ -254,7 +366,10 @@ t.test('GET /ws: a snapshot first, then only the changed rows, coalesced', async
   const second = await openFeed(app)
   const snap2 = await waitFor(() => second.messages.find((m) => m.type === 'snapshot'), 'second snapshot')
   t.equal(second.messages[0]!.type, 'snapshot', 'a new client gets a snapshot first')
-  t.ok(snap2.type === 'snapshot' && snap2.rows.length === SEED.length, 'the snapshot reads Postgres (the pushed rows were never written there)')
+  t.ok(
+    snap2.type === 'snapshot' && snap2.rows.length === SEED.length,
+    'the snapshot reads Postgres (the pushed rows were never written there)',
+  )
 
   await waitFor(() => feed.messages.some((m) => m.type === 'stats'), 'a stats push')
   const stats = feed.messages.find((m) => m.type === 'stats')
@@ -287,7 +402,11 @@ t.test('GET /ws: past WS_MAX_CLIENTS an upgrade gets 503 and is counted; a close
   const rejectedBefore = value(await scrape(), 'tumbler_ws_rejected_total') ?? 0
 
   const clients = [await upgrade(t, url), await upgrade(t, url), await upgrade(t, url)]
-  t.same(clients.map((c) => c.status), [101, 101, 101], 'three clients connect')
+  t.same(
+    clients.map((c) => c.status),
+    [101, 101, 101],
+    'three clients connect',
+  )
   const refused = await upgrade(t, url)
   t.equal(refused.status, 503, 'the fourth upgrade is refused with 503')
   t.match(JSON.parse(refused.body), { error: 'too_many_clients', message: /WS_MAX_CLIENTS/ }, 'and told why')

@@ -7,7 +7,7 @@ import { createTopic, databaseFor, produce, query, startSupervisor, waitFor } fr
 import { startProducer } from './helpers/processes.js'
 import { parseMetrics, scrape, types, value, type Sample } from './helpers/prom-text.js'
 import { waitCaughtUp } from './helpers/verify.js'
-import { RejectReason } from '../src/protocol.js'
+import { RejectReason } from '../src/shared/protocol.js'
 
 /** Scrapes every interval until stopped; keeps every scrape for the monotonicity check. */
 function recorder(port: number, everyMs = 200) {
@@ -38,7 +38,9 @@ function recorder(port: number, everyMs = 200) {
       counterNames = new Set([...counterNames].flatMap((n) => [n, `${n}_bucket`, `${n}_count`, `${n}_sum`]))
       const out: string[] = []
       for (let i = 1; i < scrapes.length; i++) {
-        const prev = new Map(scrapes[i - 1]!.filter((s) => counterNames.has(s.name)).map((s) => [`${s.name}${JSON.stringify(s.labels)}`, s.value]))
+        const prev = new Map(
+          scrapes[i - 1]!.filter((s) => counterNames.has(s.name)).map((s) => [`${s.name}${JSON.stringify(s.labels)}`, s.value]),
+        )
         for (const s of scrapes[i]!) {
           const key = `${s.name}${JSON.stringify(s.labels)}`
           const before = prev.get(key)
@@ -58,12 +60,22 @@ t.test('counts equal the ground truth; positions equal the partitions; counters 
   const db = databaseFor(t)
   await produce(topic, data.records)
   // actor 0 dies at its 2nd batch: its partitions are re-read, consumed counts them again.
-  const sup = await startSupervisor(t, { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, FLUSH_MS: '50', TUMBLER_FAULTS: 'actor0:batch:2' }, `metrics-truth-${topic}`)
+  const sup = await startSupervisor(
+    t,
+    { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, FLUSH_MS: '50', TUMBLER_FAULTS: 'actor0:batch:2' },
+    `metrics-truth-${topic}`,
+  )
   const rec = recorder(sup.port)
   t.teardown(() => rec.stop())
   await waitCaughtUp(db.url, topic, data.records.length)
   const total = data.records.length
-  await waitFor(() => value(rec.latest(), 'tumbler_records_processed_total') === total && value(rec.latest(), 'tumbler_consumer_lag_records', { partition: '3' }) === 0, 'metrics to show everything processed', 30_000)
+  await waitFor(
+    () =>
+      value(rec.latest(), 'tumbler_records_processed_total') === total &&
+      value(rec.latest(), 'tumbler_consumer_lag_records', { partition: '3' }) === 0,
+    'metrics to show everything processed',
+    30_000,
+  )
   // Stats reports come once a second: make sure a few arrive after the restart.
   const settled = rec.scrapes.length
   await waitFor(() => rec.scrapes.length >= settled + 8, 'more scrapes', 30_000)
@@ -76,17 +88,27 @@ t.test('counts equal the ground truth; positions equal the partitions; counters 
   t.equal(value(s, 'tumbler_thread_restarts_total', { thread: 'writer' }), 0)
 
   t.equal(value(s, 'tumbler_records_processed_total'), total, 'processed: every offset once, despite the re-read')
-  t.ok(value(s, 'tumbler_records_consumed_total')! > total, `consumed counts the re-read records again (${value(s, 'tumbler_records_consumed_total')} for ${total})`)
+  t.ok(
+    value(s, 'tumbler_records_consumed_total')! > total,
+    `consumed counts the re-read records again (${value(s, 'tumbler_records_consumed_total')} for ${total})`,
+  )
   const want = new Map<string, number>()
   for (const reason of data.truth.rejected.values()) want.set(reason, (want.get(reason) ?? 0) + 1)
   for (const reason of Object.values(RejectReason)) {
-    t.equal(value(s, 'tumbler_records_rejected_total', { reason }), want.get(reason) ?? 0, `rejected{reason="${reason}"} equals the ground truth`)
+    t.equal(
+      value(s, 'tumbler_records_rejected_total', { reason }),
+      want.get(reason) ?? 0,
+      `rejected{reason="${reason}"} equals the ground truth`,
+    )
   }
   t.ok((want.get('late') ?? 0) > 0 && (want.get('future') ?? 0) > 0, 'the dataset has late and future records')
   t.equal(value(s, 'tumbler_freshness_seconds_count'), total, 'one freshness observation per processed record')
 
   const rows = Number((await query<{ n: string }>(db.url, 'SELECT count(*) AS n FROM category_sales'))[0]!.n)
-  t.ok(value(s, 'tumbler_window_updates_total')! >= rows, `window updates (${value(s, 'tumbler_window_updates_total')}) cover every category_sales row (${rows})`)
+  t.ok(
+    value(s, 'tumbler_window_updates_total')! >= rows,
+    `window updates (${value(s, 'tumbler_window_updates_total')}) cover every category_sales row (${rows})`,
+  )
   t.equal(value(s, 'tumbler_flush_duration_seconds_count'), value(s, 'tumbler_flushes_total'), 'one flush duration per flush')
   t.equal(value(s, 'tumbler_flush_rows_sum'), value(s, 'tumbler_window_updates_total'), 'rows per flush add up to the window updates')
 
@@ -116,7 +138,11 @@ t.test('counts equal the ground truth; positions equal the partitions; counters 
   }
   t.ok(value(s, 'tumbler_http_request_duration_seconds_count', { route: '/metrics', code: '200' })! > 0, 'the scrapes themselves are timed')
   // The supervisor runs on the project's own Node (started with process.execPath under npm test).
-  t.equal(value(s, 'nodejs_version_info', { version: process.version, major: process.version.slice(1).split('.')[0]! }), 1, `nodejs_version_info says ${process.version}`)
+  t.equal(
+    value(s, 'nodejs_version_info', { version: process.version, major: process.version.slice(1).split('.')[0]! }),
+    1,
+    `nodejs_version_info says ${process.version}`,
+  )
 
   t.equal(await sup.kill('SIGTERM'), 0)
 })
@@ -126,11 +152,19 @@ t.test('busy time, restarts and transaction retries keep counting when the write
   const db = databaseFor(t)
   startProducer(t, topic, 1000, `metrics-writer-producer-${topic}`)
   // The writer dies right after its 30th COMMIT (about 8 s in at FLUSH_MS 250): its busy time so far must not be lost.
-  const sup = await startSupervisor(t, { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, TUMBLER_FAULTS: 'writer:commit:30' }, `metrics-writer-${topic}`)
+  const sup = await startSupervisor(
+    t,
+    { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, TUMBLER_FAULTS: 'writer:commit:30' },
+    `metrics-writer-${topic}`,
+  )
   const rec = recorder(sup.port, 250)
   t.teardown(() => rec.stop())
   const busy = () => value(rec.latest(), 'tumbler_thread_busy_seconds_total', { thread: 'writer' }) ?? 0
-  const beforeCrash = await waitFor(() => (value(rec.latest(), 'tumbler_thread_restarts_total', { thread: 'writer' }) === 0 && busy() > 0 ? busy() : null), 'writer busy time before the crash', 60_000)
+  const beforeCrash = await waitFor(
+    () => (value(rec.latest(), 'tumbler_thread_restarts_total', { thread: 'writer' }) === 0 && busy() > 0 ? busy() : null),
+    'writer busy time before the crash',
+    60_000,
+  )
   await waitFor(() => value(rec.latest(), 'tumbler_thread_restarts_total', { thread: 'writer' }) === 1, 'the writer restart', 60_000)
   const atRestart = busy()
   await waitFor(() => busy() > atRestart, 'the new writer to report busy time', 30_000)
@@ -139,7 +173,10 @@ t.test('busy time, restarts and transaction retries keep counting when the write
 
   // Cut the new writer's Postgres connection: its next transaction fails and is retried.
   t.equal(value(rec.latest(), 'tumbler_postgres_transaction_retries_total'), 0, 'no retries so far')
-  const cut = await query<{ pid: number }>(db.url, "SELECT pg_terminate_backend(pid) AS pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'tumbler-writer'")
+  const cut = await query<{ pid: number }>(
+    db.url,
+    "SELECT pg_terminate_backend(pid) AS pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'tumbler-writer'",
+  )
   t.equal(cut.length, 1, 'the writer connection was cut')
   await waitFor(() => value(rec.latest(), 'tumbler_postgres_transaction_retries_total')! >= 1, 'the retry to be counted', 30_000)
   await rec.stop()

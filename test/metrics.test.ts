@@ -3,11 +3,11 @@
 import Fastify from 'fastify'
 import { Registry } from 'prom-client'
 import t from 'tap'
-import { metricsPlugin } from '../src/http-metrics.js'
-import { OffsetClock } from '../src/lag.js'
-import { bindMetricSources, metrics, registry, type PartitionSample } from '../src/metrics.js'
-import { threadSampler } from '../src/thread-stats.js'
-import { WeightedHistogram } from '../src/weighted-histogram.js'
+import { metricsPlugin } from '../src/http/metrics-route.js'
+import { OffsetClock } from '../src/metrics/lag-clock.js'
+import { bindMetricSources, metrics, registry, type PartitionSample } from '../src/metrics/registry.js'
+import { threadSampler } from '../src/shared/thread-stats.js'
+import { WeightedHistogram } from '../src/metrics/weighted-histogram.js'
 import { parseMetrics, promtoolCheckMetrics, types, value } from './helpers/prom-text.js'
 
 t.test('OffsetClock: lag seconds from when the high watermark passed the committed offset', async (t) => {
@@ -88,10 +88,16 @@ t.test('declarations follow the naming guide and keep labels bounded', async (t)
     t.equal(m.name.endsWith('_total'), isCounter, `${m.name}: _total exactly on counters`)
     t.notMatch(m.name, /_(ms|milliseconds|kb|mb|percent)(_|$)/, `${m.name}: base units`)
     t.ok(m.help.length > 20, `${m.name}: has help`)
-    t.same(labels.filter((l) => !ALLOWED_LABELS.has(l)), [], `${m.name}: only bounded labels`)
+    t.same(
+      labels.filter((l) => !ALLOWED_LABELS.has(l)),
+      [],
+      `${m.name}: only bounded labels`,
+    )
   }
   t.same(
-    ['tumbler_ws_clients', 'tumbler_ws_dropped_pushes_total', 'tumbler_ws_rejected_total'].filter((n) => !declared.some((m) => m.name === n)),
+    ['tumbler_ws_clients', 'tumbler_ws_dropped_pushes_total', 'tumbler_ws_rejected_total'].filter(
+      (n) => !declared.some((m) => m.name === n),
+    ),
     [],
     'the WebSocket metrics exist for the UI plugin',
   )
@@ -111,7 +117,11 @@ t.test('collect() reads the bound sources at scrape time; promtool accepts the r
     failed: false,
     ...over,
   })
-  let parts = [part(0, { paused: true }), part(1, { committed: 1000n, lagSeconds: 0, idle: true }), part(2, { highWatermark: null, lagSeconds: null, eventTimeLagSeconds: null, failed: true })]
+  let parts = [
+    part(0, { paused: true }),
+    part(1, { committed: 1000n, lagSeconds: 0, idle: true }),
+    part(2, { highWatermark: null, lagSeconds: null, eventTimeLagSeconds: null, failed: true }),
+  ]
   bindMetricSources({
     partitions: () => parts,
     threads: () => [
@@ -139,7 +149,10 @@ t.test('collect() reads the bound sources at scrape time; promtool accepts the r
   t.equal(value(s, 'tumbler_partitions_idle'), 1)
   t.equal(value(s, 'tumbler_partitions_failed'), 1, 'a partition whose commit Postgres refuses counts as failed')
   t.equal(value(s, 'tumbler_thread_mailbox_tasks', { thread: 'actor-0' }), 3)
-  t.same([value(s, 'tumbler_postgres_pool_connections', { state: 'active' }), value(s, 'tumbler_postgres_pool_connections', { state: 'idle' })], [2, 1])
+  t.same(
+    [value(s, 'tumbler_postgres_pool_connections', { state: 'active' }), value(s, 'tumbler_postgres_pool_connections', { state: 'idle' })],
+    [2, 1],
+  )
   t.equal(value(s, 'tumbler_postgres_pool_waiting_clients'), 2)
   t.equal(value(s, 'tumbler_postgres_pool_max_connections'), 4)
   t.equal(value(s, 'tumbler_records_rejected_total', { reason: 'late' }), 0, 'every reject reason exists from the start')
@@ -167,13 +180,31 @@ t.test('/metrics plugin: text format, request durations labelled by route patter
   t.equal(res.statusCode, 200)
   t.match(res.headers['content-type'], /^text\/plain; version=0\.0\.4/)
   const s = parseMetrics(res.body)
-  t.equal(value(s, 'tumbler_http_request_duration_seconds_count', { method: 'GET', route: '/things/:id', code: '200' }), 1, 'labelled by the route pattern')
-  t.equal(value(s, 'tumbler_http_request_duration_seconds_count', { route: 'unmatched', code: '404' }), 1, 'unknown paths share one label value')
+  t.equal(
+    value(s, 'tumbler_http_request_duration_seconds_count', { method: 'GET', route: '/things/:id', code: '200' }),
+    1,
+    'labelled by the route pattern',
+  )
+  t.equal(
+    value(s, 'tumbler_http_request_duration_seconds_count', { route: 'unmatched', code: '404' }),
+    1,
+    'unknown paths share one label value',
+  )
   t.notOk(res.body.includes('12345') || res.body.includes('/no/such'), 'no raw URL becomes a label value')
-  t.ok(s.some((x) => x.name === 'process_cpu_seconds_total'), 'default process metrics')
-  t.ok(s.some((x) => x.name === 'nodejs_heap_size_used_bytes'), 'default Node.js metrics')
+  t.ok(
+    s.some((x) => x.name === 'process_cpu_seconds_total'),
+    'default process metrics',
+  )
+  t.ok(
+    s.some((x) => x.name === 'nodejs_heap_size_used_bytes'),
+    'default Node.js metrics',
+  )
   const again = parseMetrics((await app.inject('/metrics')).body)
-  t.equal(value(again, 'tumbler_metrics_render_seconds_count'), (value(s, 'tumbler_metrics_render_seconds_count') ?? 0) + 1, 'each render is timed')
+  t.equal(
+    value(again, 'tumbler_metrics_render_seconds_count'),
+    (value(s, 'tumbler_metrics_render_seconds_count') ?? 0) + 1,
+    'each render is timed',
+  )
 })
 
 t.test('WebSocket metrics are plain objects the UI plugin can move', async (t) => {

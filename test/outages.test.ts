@@ -10,7 +10,20 @@ import path from 'node:path'
 import t, { type Test } from 'tap'
 import pg from 'pg'
 import { makeDataset } from './helpers/dataset.js'
-import { ARTIFACTS, BROKERS, committedRecords, createTopic, databaseFor, kafka, produce, query, startSupervisor, waitFor, type Produced, type Supervisor } from './helpers/harness.js'
+import {
+  ARTIFACTS,
+  BROKERS,
+  committedRecords,
+  createTopic,
+  databaseFor,
+  kafka,
+  produce,
+  query,
+  startSupervisor,
+  waitFor,
+  type Produced,
+  type Supervisor,
+} from './helpers/harness.js'
 import { oracleTruth } from './helpers/oracle.js'
 import { inFlight, privateBroker, privatePostgres, SteadyProducer, type PrivateBroker } from './helpers/outage.js'
 import { parseMetrics, scrape, value } from './helpers/prom-text.js'
@@ -47,7 +60,11 @@ async function countedHead(t: Test, perPartition: number, seed: number, head: nu
   const data = makeDataset(4, perPartition, seed)
   const topic = await createTopic(t, 4)
   await produce(topic, data.records.slice(0, head))
-  const sup = await startSupervisor(t, { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: pgs.url, FLUSH_MS: '100', MAX_INFLIGHT_RECORDS: String(maxInFlight) }, `${logPrefix}-${topic}`)
+  const sup = await startSupervisor(
+    t,
+    { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: pgs.url, FLUSH_MS: '100', MAX_INFLIGHT_RECORDS: String(maxInFlight) },
+    `${logPrefix}-${topic}`,
+  )
   await waitCaughtUp(pgs.url, topic, head)
   return { data, total: data.records.length, topic, pgs, db: { url: pgs.url }, sup, partitions: 4 }
 }
@@ -113,7 +130,11 @@ t.test('Postgres away during a rebalance: the claims retry until it is back, tot
   const head = 8_000
   await produce(topic, data.records.slice(0, head))
   const logName = `pg-rebalance-${topic}`
-  const sup = await startSupervisor(t, { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, FLUSH_MS: '100', KAFKA_SESSION_TIMEOUT_MS: '6000' }, logName)
+  const sup = await startSupervisor(
+    t,
+    { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, FLUSH_MS: '100', KAFKA_SESSION_TIMEOUT_MS: '6000' },
+    logName,
+  )
   await waitCaughtUp(db.url, topic, head)
   const stream = new SteadyProducer(topic, data.records.slice(head), 2000)
   t.teardown(() => stream.stop())
@@ -129,13 +150,28 @@ t.test('Postgres away during a rebalance: the claims retry until it is back, tot
   await other.connect()
   await other.subscribe({ topic, fromBeginning: true })
   await other.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: async () => {} })
-  await waitFor(async () => (await partitionStates()).length < partitions, 'the supervisor giving partitions to the other member', 60_000, 200)
+  await waitFor(
+    async () => (await partitionStates()).length < partitions,
+    'the supervisor giving partitions to the other member',
+    60_000,
+    200,
+  )
   await other.disconnect()
-  await waitFor(async () => {
-    const states = await partitionStates()
-    return states.length === partitions && states.includes('claiming')
-  }, 'all partitions back, some still claiming', 60_000, 200)
-  await waitFor(() => readFileSync(path.join(ARTIFACTS, `${logName}.log`), 'utf8').includes('claim failed, retrying'), 'a claim failing and being retried', 30_000, 200)
+  await waitFor(
+    async () => {
+      const states = await partitionStates()
+      return states.length === partitions && states.includes('claiming')
+    },
+    'all partitions back, some still claiming',
+    60_000,
+    200,
+  )
+  await waitFor(
+    () => readFileSync(path.join(ARTIFACTS, `${logName}.log`), 'utf8').includes('claim failed, retrying'),
+    'a claim failing and being retried',
+    30_000,
+    200,
+  )
   await pgs.start()
   const pgBack = Date.now()
   await waitFor(async () => (await partitionStates()).every((s) => s === 'active'), 'every partition claimed', 60_000, 100)
@@ -157,14 +193,24 @@ t.test('Postgres down when the supervisor starts: it waits for it, then counts e
   await produce(topic, data.records)
   await pgs.stop()
   const stoppedAt = Date.now()
-  const sup = await startSupervisor(t, { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, FLUSH_MS: '100' }, `pg-down-at-start-${topic}`)
-  const waits = () => sup.logTail(1000).split('\n').filter((l) => l.includes('"msg":"waiting for Postgres"')).length
+  const sup = await startSupervisor(
+    t,
+    { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, FLUSH_MS: '100' },
+    `pg-down-at-start-${topic}`,
+  )
+  const waits = () =>
+    sup
+      .logTail(1000)
+      .split('\n')
+      .filter((l) => l.includes('"msg":"waiting for Postgres"')).length
   await waitFor(() => waits() >= 3, 'the supervisor trying Postgres again and again', 30_000, 100)
   t.equal(sup.proc.exitCode, null, `still running after ${waits()} tries`)
   const startedAt = Date.now()
   await pgs.start()
   await waitCaughtUp(db.url, topic, data.records.length, 60_000)
-  t.pass(`Postgres away ${secs(startedAt - stoppedAt)} at start; all ${data.records.length} records committed ${secs(Date.now() - startedAt)} after pg_ctl start was issued`)
+  t.pass(
+    `Postgres away ${secs(startedAt - stoppedAt)} at start; all ${data.records.length} records committed ${secs(Date.now() - startedAt)} after pg_ctl start was issued`,
+  )
   await assertMatchesTruth(t, db.url, topic, data.truth)
   await assertNoRestarts(t, sup)
   t.equal(await sup.kill('SIGTERM'), 0, 'clean exit')
@@ -196,7 +242,20 @@ async function onPrivateBroker(t: Test, logPrefix: string, env: Record<string, s
   const topic = await createTopic(t, 4, broker.kafka)
   const db = databaseFor(t)
   const logName = `${logPrefix}-${topic}`
-  const supervisor = () => startSupervisor(t, { KAFKA_BROKERS: broker.brokers, KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, FLUSH_MS: '100', KAFKA_SESSION_TIMEOUT_MS: '6000', ...env }, logName)
+  const supervisor = () =>
+    startSupervisor(
+      t,
+      {
+        KAFKA_BROKERS: broker.brokers,
+        KAFKA_TOPIC: topic,
+        KAFKA_GROUP_ID: topic,
+        DATABASE_URL: db.url,
+        FLUSH_MS: '100',
+        KAFKA_SESSION_TIMEOUT_MS: '6000',
+        ...env,
+      },
+      logName,
+    )
   return { broker, topic, db, logName, supervisor, produce: (records: Produced[]) => produce(topic, records, 5000, broker.kafka) }
 }
 
@@ -220,7 +279,13 @@ interface Outage {
  * up on it), and the process must still run; short: it starts again at once (a restart), so
  * kafkajs meets a broker coming back. Either way the supervisor must be ready again after it.
  */
-async function brokerOutage(t: Test, broker: PrivateBroker, sup: Supervisor, logName: string, o: { short?: boolean; whenBack?: () => Promise<void> } = {}): Promise<Outage> {
+async function brokerOutage(
+  t: Test,
+  broker: PrivateBroker,
+  sup: Supervisor,
+  logName: string,
+  o: { short?: boolean; whenBack?: () => Promise<void> } = {},
+): Promise<Outage> {
   const seen = consumerFailures(logName).length
   const t0 = Date.now()
   await broker.stop()
@@ -252,10 +317,12 @@ async function brokerOutage(t: Test, broker: PrivateBroker, sup: Supervisor, log
 
 /** Rejections keyed "partition:offset", with the offsets from `from` on moved up by one (a record inserted there). */
 const shiftOffsets = (rejected: Map<string, string>, from: number) =>
-  new Map([...rejected].map(([key, reason]) => {
-    const [p, offset] = key.split(':').map(Number) as [number, number]
-    return [`${p}:${offset >= from ? offset + 1 : offset}`, reason]
-  }))
+  new Map(
+    [...rejected].map(([key, reason]) => {
+      const [p, offset] = key.split(':').map(Number) as [number, number]
+      return [`${p}:${offset >= from ? offset + 1 : offset}`, reason]
+    }),
+  )
 
 const describeOutage = (o: Outage) =>
   [
@@ -283,7 +350,9 @@ t.test('Kafka broker stopped, then restarted, under an idle consumer: never exit
     const back = Date.now()
     await produce(data.records.slice(produced, (produced += chunk)))
     await waitCaughtUp(db.url, topic, produced, 60_000)
-    t.comment(`${i === 0 ? 'outage' : `restart ${i}`}: ${describeOutage(o)}; new records committed ${secs(Date.now() - back)} after it was ready`)
+    t.comment(
+      `${i === 0 ? 'outage' : `restart ${i}`}: ${describeOutage(o)}; new records committed ${secs(Date.now() - back)} after it was ready`,
+    )
   }
   t.comment(`kafkajs crash kinds seen: ${[...kinds].join(', ') || 'none'}`)
   await produce(data.records.slice(produced))
@@ -293,29 +362,35 @@ t.test('Kafka broker stopped, then restarted, under an idle consumer: never exit
   t.equal(await sup.kill('SIGTERM'), 0, 'clean exit')
 })
 
-t.test('Kafka broker stopped, then restarted, under a busy consumer (a backlog streaming, partitions pausing at the in-flight bound): never exits, resumes where it was, totals exact', async (t) => {
-  // A small in-flight bound makes the supervisor take ~10 s over the backlog, so each stop hits it mid-stream.
-  const { broker, topic, db, logName, supervisor, produce } = await onPrivateBroker(t, 'kafka-busy', { MAX_INFLIGHT_RECORDS: '200', FLUSH_MS: '250' })
-  const data = makeDataset(4, 10_000, 22)
-  const total = data.records.length
-  await produce(data.records)
-  const sup = await supervisor()
-  for (const short of [false, true]) {
-    const from = await committedRecords(db.url, topic)
-    await waitFor(async () => (await committedRecords(db.url, topic)) >= from + 2_000, 'the backlog streaming', 60_000, 50)
-    const atStop = await committedRecords(db.url, topic)
-    t.ok(atStop < total, `stopped with ${atStop} of ${total} committed`)
-    const o = await brokerOutage(t, broker, sup, logName, { short })
-    const back = Date.now()
-    const before = await committedRecords(db.url, topic)
-    await waitFor(async () => (await committedRecords(db.url, topic)) > before, 'commits again', 60_000, 50)
-    t.comment(`${short ? 'restart' : 'outage'}: ${describeOutage(o)}; committing again ${secs(Date.now() - back)} after it was ready`)
-  }
-  await waitCaughtUp(db.url, topic, total)
-  await assertMatchesTruth(t, db.url, topic, data.truth)
-  await assertNoRestarts(t, sup)
-  t.equal(await sup.kill('SIGTERM'), 0, 'clean exit')
-})
+t.test(
+  'Kafka broker stopped, then restarted, under a busy consumer (a backlog streaming, partitions pausing at the in-flight bound): never exits, resumes where it was, totals exact',
+  async (t) => {
+    // A small in-flight bound makes the supervisor take ~10 s over the backlog, so each stop hits it mid-stream.
+    const { broker, topic, db, logName, supervisor, produce } = await onPrivateBroker(t, 'kafka-busy', {
+      MAX_INFLIGHT_RECORDS: '200',
+      FLUSH_MS: '250',
+    })
+    const data = makeDataset(4, 10_000, 22)
+    const total = data.records.length
+    await produce(data.records)
+    const sup = await supervisor()
+    for (const short of [false, true]) {
+      const from = await committedRecords(db.url, topic)
+      await waitFor(async () => (await committedRecords(db.url, topic)) >= from + 2_000, 'the backlog streaming', 60_000, 50)
+      const atStop = await committedRecords(db.url, topic)
+      t.ok(atStop < total, `stopped with ${atStop} of ${total} committed`)
+      const o = await brokerOutage(t, broker, sup, logName, { short })
+      const back = Date.now()
+      const before = await committedRecords(db.url, topic)
+      await waitFor(async () => (await committedRecords(db.url, topic)) > before, 'commits again', 60_000, 50)
+      t.comment(`${short ? 'restart' : 'outage'}: ${describeOutage(o)}; committing again ${secs(Date.now() - back)} after it was ready`)
+    }
+    await waitCaughtUp(db.url, topic, total)
+    await assertMatchesTruth(t, db.url, topic, data.truth)
+    await assertNoRestarts(t, sup)
+    t.equal(await sup.kill('SIGTERM'), 0, 'clean exit')
+  },
+)
 
 t.test('Kafka broker stopped while the supervisor is joining its group: never exits, joins when it is back, totals exact', async (t) => {
   const { broker, topic, db, logName, supervisor, produce } = await onPrivateBroker(t, 'kafka-join')
@@ -347,13 +422,22 @@ t.test('Kafka broker stopped while the supervisor is joining its group: never ex
   const sup = await supervisor()
   const admin = broker.kafka.admin()
   await admin.connect()
-  const joining = await waitFor(async () => {
-    const [group] = (await admin.describeGroups([topic])).groups
-    return group?.state === 'PreparingRebalance' && group.members.length === 2 ? group : null
-  }, 'the supervisor waiting in JoinGroup', 30_000, 100)
+  const joining = await waitFor(
+    async () => {
+      const [group] = (await admin.describeGroups([topic])).groups
+      return group?.state === 'PreparingRebalance' && group.members.length === 2 ? group : null
+    },
+    'the supervisor waiting in JoinGroup',
+    30_000,
+    100,
+  )
   await admin.disconnect()
   const r = await sup.readyz()
-  t.same([r.status, r.body.state], [503, 'starting'], `the supervisor is joining (group ${joining.state}, ${joining.members.length} members): ${r.body.reason}`)
+  t.same(
+    [r.status, r.body.state],
+    [503, 'starting'],
+    `the supervisor is joining (group ${joining.state}, ${joining.members.length} members): ${r.body.reason}`,
+  )
   // Once the broker is back the holder leaves the group for good, so the join need not wait for its session to end.
   const o = await brokerOutage(t, broker, sup, logName, { whenBack: holderGone })
   t.comment(`outage during the join: ${describeOutage(o)}`)
@@ -386,96 +470,144 @@ t.test('Kafka broker down when the supervisor starts: it waits for it (readyz sa
   await broker.start()
   const back = Date.now()
   await waitCaughtUp(db.url, topic, data.records.length)
-  t.pass(`broker away ${secs(back - stoppedAt)} at start; all ${data.records.length} records committed ${secs(Date.now() - back)} after it was back`)
+  t.pass(
+    `broker away ${secs(back - stoppedAt)} at start; all ${data.records.length} records committed ${secs(Date.now() - back)} after it was back`,
+  )
   await assertMatchesTruth(t, db.url, topic, data.truth)
   await assertNoRestarts(t, sup)
   t.equal(await sup.kill('SIGTERM'), 0, 'clean exit')
 })
 
-t.test('Kafka consumer crashing the same way again and again (a Snappy batch kafkajs cannot decode): restart: false each time, reported, backoff grows, never exits', async (t) => {
-  const data = makeDataset(1, 3_000, 30)
-  const topic = await createTopic(t, 1)
-  const db = databaseFor(t)
-  const logName = `kafka-poison-${topic}`
-  await produce(topic, data.records.slice(0, 2_000))
-  const sup = await startSupervisor(t, { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, FLUSH_MS: '100' }, logName)
-  await waitCaughtUp(db.url, topic, 2_000)
-  // Kafka's own console producer writes one Snappy-compressed batch (kafkajs has no Snappy codec), then the rest follows.
-  const poison = spawnSync('bash', ['scripts/kafka.sh', 'tool', 'org.apache.kafka.tools.ConsoleProducer', '--bootstrap-server', BROKERS[0]!, '--topic', topic, '--compression-codec', 'snappy'], { input: '{"poison": true}\n', encoding: 'utf8', timeout: 60_000 })
-  t.equal(poison.status, 0, `a Snappy batch at offset 2000 ${poison.stderr}`)
-  await produce(topic, data.records.slice(2_000))
-  const failures = await waitFor(() => {
-    const f = consumerFailures(logName)
-    return f.length >= 3 ? f : null
-  }, 'three consumer failures', 60_000, 200)
-  t.same(new Set(failures.map((f) => `${f.retriable} ${f.error}`)), new Set(['false Snappy compression not implemented']), 'each a non-retriable crash (kafkajs would leave the consumer stopped), each the same')
-  t.ok(failures[2]!.backoffMs > failures[0]!.backoffMs, `backoff grows: ${failures.map((f) => f.backoffMs).join(', ')} ms`)
-  const report = await waitFor(
-    async () => {
-      const r = await sup.readyz()
-      return r.status === 503 && r.body.state === 'failed' && /times in a row/.test(r.body.reason) ? r.body : null
-    },
-    'readyz 503 reporting the repeating failure',
-    30_000,
-    100,
-  )
-  t.match(report.reason, /Snappy compression not implemented, \d+ times in a row; next try in \d+ s/, `readyz: ${report.reason}`)
-  t.ok(value(parseMetrics(await scrape(sup.port)), 'tumbler_consumer_restarts_total')! >= 3, 'tumbler_consumer_restarts_total counts them')
-  t.equal(sup.proc.exitCode, null, 'the supervisor is still running')
-  // The operator's way out: delete the batch (its records stay in Kafka's log until then); counting goes on after it.
-  const admin = kafka.admin()
-  await admin.connect()
-  try {
-    await admin.fetchTopicMetadata({ topics: [topic] }) // deleteTopicRecords needs the leaders known
-    await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '2001' }] })
-  } finally {
-    await admin.disconnect()
-  }
-  await waitFor(async () => (await committedRecords(db.url, topic)) >= 3_001, 'the records after the batch committed', 120_000, 200)
-  await assertMatchesTruth(t, db.url, topic, { ...data.truth, rejected: shiftOffsets(data.truth.rejected, 2_000) })
-  await assertNoRestarts(t, sup)
-  t.equal(await sup.kill('SIGTERM'), 0, 'clean exit')
-})
+t.test(
+  'Kafka consumer crashing the same way again and again (a Snappy batch kafkajs cannot decode): restart: false each time, reported, backoff grows, never exits',
+  async (t) => {
+    const data = makeDataset(1, 3_000, 30)
+    const topic = await createTopic(t, 1)
+    const db = databaseFor(t)
+    const logName = `kafka-poison-${topic}`
+    await produce(topic, data.records.slice(0, 2_000))
+    const sup = await startSupervisor(t, { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, FLUSH_MS: '100' }, logName)
+    await waitCaughtUp(db.url, topic, 2_000)
+    // Kafka's own console producer writes one Snappy-compressed batch (kafkajs has no Snappy codec), then the rest follows.
+    const poison = spawnSync(
+      'bash',
+      [
+        'scripts/kafka.sh',
+        'tool',
+        'org.apache.kafka.tools.ConsoleProducer',
+        '--bootstrap-server',
+        BROKERS[0]!,
+        '--topic',
+        topic,
+        '--compression-codec',
+        'snappy',
+      ],
+      { input: '{"poison": true}\n', encoding: 'utf8', timeout: 60_000 },
+    )
+    t.equal(poison.status, 0, `a Snappy batch at offset 2000 ${poison.stderr}`)
+    await produce(topic, data.records.slice(2_000))
+    const failures = await waitFor(
+      () => {
+        const f = consumerFailures(logName)
+        return f.length >= 3 ? f : null
+      },
+      'three consumer failures',
+      60_000,
+      200,
+    )
+    t.same(
+      new Set(failures.map((f) => `${f.retriable} ${f.error}`)),
+      new Set(['false Snappy compression not implemented']),
+      'each a non-retriable crash (kafkajs would leave the consumer stopped), each the same',
+    )
+    t.ok(failures[2]!.backoffMs > failures[0]!.backoffMs, `backoff grows: ${failures.map((f) => f.backoffMs).join(', ')} ms`)
+    const report = await waitFor(
+      async () => {
+        const r = await sup.readyz()
+        return r.status === 503 && r.body.state === 'failed' && /times in a row/.test(r.body.reason) ? r.body : null
+      },
+      'readyz 503 reporting the repeating failure',
+      30_000,
+      100,
+    )
+    t.match(report.reason, /Snappy compression not implemented, \d+ times in a row; next try in \d+ s/, `readyz: ${report.reason}`)
+    t.ok(
+      value(parseMetrics(await scrape(sup.port)), 'tumbler_consumer_restarts_total')! >= 3,
+      'tumbler_consumer_restarts_total counts them',
+    )
+    t.equal(sup.proc.exitCode, null, 'the supervisor is still running')
+    // The operator's way out: delete the batch (its records stay in Kafka's log until then); counting goes on after it.
+    const admin = kafka.admin()
+    await admin.connect()
+    try {
+      await admin.fetchTopicMetadata({ topics: [topic] }) // deleteTopicRecords needs the leaders known
+      await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '2001' }] })
+    } finally {
+      await admin.disconnect()
+    }
+    await waitFor(async () => (await committedRecords(db.url, topic)) >= 3_001, 'the records after the batch committed', 120_000, 200)
+    await assertMatchesTruth(t, db.url, topic, { ...data.truth, rejected: shiftOffsets(data.truth.rejected, 2_000) })
+    await assertNoRestarts(t, sup)
+    t.equal(await sup.kill('SIGTERM'), 0, 'clean exit')
+  },
+)
 
-t.test('Postgres slow: category_sales locked 10 s while records keep coming: backs off within bounds, catches up, totals exact', async (t) => {
-  const maxInFlight = 2000
-  const head = 5_000
-  const { data, total, topic, pgs, db, sup, partitions } = await countedHead(t, 12_500, 23, head, maxInFlight, 'pg-slow')
+t.test(
+  'Postgres slow: category_sales locked 10 s while records keep coming: backs off within bounds, catches up, totals exact',
+  async (t) => {
+    const maxInFlight = 2000
+    const head = 5_000
+    const { data, total, topic, pgs, db, sup, partitions } = await countedHead(t, 12_500, 23, head, maxInFlight, 'pg-slow')
 
-  const locker = new pg.Client({ connectionString: db.url, application_name: 'tumbler-test-locker' })
-  await locker.connect()
-  t.teardown(() => locker.end())
-  await locker.query('BEGIN')
-  await locker.query('LOCK TABLE category_sales IN ACCESS EXCLUSIVE MODE')
-  // A burst first (big fetches, the bound's hard case), then a steady stream for the rest.
-  const burst = 20_000
-  await produce(topic, data.records.slice(head, head + burst))
-  const stream = new SteadyProducer(topic, data.records.slice(head + burst), 2500)
-  t.teardown(() => stream.stop())
-  const { w, sample } = flowWatch(sup)
-  await waitFor(
-    async () => (await query(pgs.adminUrl, "SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND application_name = 'tumbler-writer' AND wait_event_type = 'Lock'", [new URL(db.url).pathname.slice(1)])).length > 0,
-    'the writer waiting on the lock',
-    30_000,
-  )
-  const lockedAt = Date.now()
-  const committedAtLock = await committedRecords(db.url, topic)
-  // Held for 10 s of the writer waiting, and until every partition has hit the bound and paused.
-  await waitFor(async () => (await sample(), Date.now() - lockedAt >= 10_000 && w.paused.size === partitions), 'the lock held 10 s and every partition paused', 60_000, 200)
-  const committedAtRelease = await committedRecords(db.url, topic)
-  const heldMs = Date.now() - lockedAt
-  await locker.query('COMMIT')
-  const releasedAt = Date.now()
-  t.equal(committedAtRelease, committedAtLock, 'nothing committed while the table was locked')
+    const locker = new pg.Client({ connectionString: db.url, application_name: 'tumbler-test-locker' })
+    await locker.connect()
+    t.teardown(() => locker.end())
+    await locker.query('BEGIN')
+    await locker.query('LOCK TABLE category_sales IN ACCESS EXCLUSIVE MODE')
+    // A burst first (big fetches, the bound's hard case), then a steady stream for the rest.
+    const burst = 20_000
+    await produce(topic, data.records.slice(head, head + burst))
+    const stream = new SteadyProducer(topic, data.records.slice(head + burst), 2500)
+    t.teardown(() => stream.stop())
+    const { w, sample } = flowWatch(sup)
+    await waitFor(
+      async () =>
+        (
+          await query(
+            pgs.adminUrl,
+            "SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND application_name = 'tumbler-writer' AND wait_event_type = 'Lock'",
+            [new URL(db.url).pathname.slice(1)],
+          )
+        ).length > 0,
+      'the writer waiting on the lock',
+      30_000,
+    )
+    const lockedAt = Date.now()
+    const committedAtLock = await committedRecords(db.url, topic)
+    // Held for 10 s of the writer waiting, and until every partition has hit the bound and paused.
+    await waitFor(
+      async () => (await sample(), Date.now() - lockedAt >= 10_000 && w.paused.size === partitions),
+      'the lock held 10 s and every partition paused',
+      60_000,
+      200,
+    )
+    const committedAtRelease = await committedRecords(db.url, topic)
+    const heldMs = Date.now() - lockedAt
+    await locker.query('COMMIT')
+    const releasedAt = Date.now()
+    t.equal(committedAtRelease, committedAtLock, 'nothing committed while the table was locked')
 
-  await stream.done
-  await waitCaughtUp(db.url, topic, total)
-  t.pass(`lock held ${secs(heldMs)} with the writer waiting; all ${total} records committed ${secs(Date.now() - releasedAt)} after the release`)
-  t.ok(w.maxInFlight <= maxInFlight, `in flight per partition stayed within MAX_INFLIGHT_RECORDS (${w.maxInFlight} ≤ ${maxInFlight})`)
-  await assertMatchesTruth(t, db.url, topic, data.truth)
-  await assertNoRestarts(t, sup)
-  t.equal(await sup.kill('SIGTERM'), 0, 'clean exit')
-})
+    await stream.done
+    await waitCaughtUp(db.url, topic, total)
+    t.pass(
+      `lock held ${secs(heldMs)} with the writer waiting; all ${total} records committed ${secs(Date.now() - releasedAt)} after the release`,
+    )
+    t.ok(w.maxInFlight <= maxInFlight, `in flight per partition stayed within MAX_INFLIGHT_RECORDS (${w.maxInFlight} ≤ ${maxInFlight})`)
+    await assertMatchesTruth(t, db.url, topic, data.truth)
+    await assertNoRestarts(t, sup)
+    t.equal(await sup.kill('SIGTERM'), 0, 'clean exit')
+  },
+)
 
 t.test('records deleted from Kafka (retention) before they were counted: the partition goes on from the log start', async (t) => {
   const data = makeDataset(1, 10_000, 26)
@@ -483,7 +615,11 @@ t.test('records deleted from Kafka (retention) before they were counted: the par
   const db = databaseFor(t)
   const head = 3_000
   await produce(topic, data.records.slice(0, head))
-  const sup = await startSupervisor(t, { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, FLUSH_MS: '100', MAX_INFLIGHT_RECORDS: '1000' }, `retention-${topic}`)
+  const sup = await startSupervisor(
+    t,
+    { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, FLUSH_MS: '100', MAX_INFLIGHT_RECORDS: '1000' },
+    `retention-${topic}`,
+  )
   await waitFor(async () => (await committedRecords(db.url, topic)) > 0, 'a first commit', 60_000, 20).catch((err: Error) => {
     throw new Error(`${err.message}; its log ends:\n${sup.logTail()}`)
   })
@@ -496,7 +632,11 @@ t.test('records deleted from Kafka (retention) before they were counted: the par
   await locker.query('BEGIN')
   await locker.query('LOCK TABLE category_sales IN ACCESS EXCLUSIVE MODE')
   await produce(topic, data.records.slice(head))
-  const at = await waitFor(async () => (await sup.readyz()).body.partitions.find((p: { paused: boolean }) => p.paused), 'the partition paused at the bound', 60_000)
+  const at = await waitFor(
+    async () => (await sup.readyz()).body.partitions.find((p: { paused: boolean }) => p.paused),
+    'the partition paused at the bound',
+    60_000,
+  )
   const dispatched = Number(at.dispatched)
   const logStart = 6_000
   t.ok(dispatched < logStart, `stopped at offset ${dispatched}, before the records to delete`)
@@ -516,12 +656,30 @@ t.test('records deleted from Kafka (retention) before they were counted: the par
   // What was read before the deletion, and the log from its new start: nothing else, nothing twice.
   const seen = data.records.map((r, offset) => ({ ...r, offset })).filter((r) => r.offset < dispatched || r.offset >= logStart)
   const truth = oracleTruth(seen, { windowMs: 60_000, latenessMs: 60_000, futureMs: 300_000 })
-  const sales = await query<{ w: string; category: string; total: string; count: string }>(db.url, 'SELECT (extract(epoch FROM window_start) * 1000)::bigint::text AS w, category, total_sales::text AS total, transaction_count AS count FROM category_sales')
+  const sales = await query<{ w: string; category: string; total: string; count: string }>(
+    db.url,
+    'SELECT (extract(epoch FROM window_start) * 1000)::bigint::text AS w, category, total_sales::text AS total, transaction_count AS count FROM category_sales',
+  )
   const cents = (c: bigint) => `${c / 100n}.${String(c % 100n).padStart(2, '0')}`
-  t.same(sales.map((r) => `${r.w}|${r.category} = ${r.total} / ${r.count}`).sort(), [...truth.sales].map(([k, v]) => `${k} = ${cents(v.cents)} / ${v.count}`).sort(), 'category_sales: the records before the deletion and after the new log start, to the cent')
-  const rejected = await query<{ key: string; reason: string }>(db.url, `SELECT partition || ':' || "offset" AS key, reason FROM rejected_events`)
-  t.same(Object.fromEntries(rejected.map((r) => [r.key, r.reason]).sort()), Object.fromEntries([...truth.rejected].sort()), 'rejected_events: the same records, offset by offset')
-  t.match(readFileSync(path.join(ARTIFACTS, `retention-${topic}.log`), 'utf8'), /records deleted from Kafka before they were counted/, 'the skipped range is logged')
+  t.same(
+    sales.map((r) => `${r.w}|${r.category} = ${r.total} / ${r.count}`).sort(),
+    [...truth.sales].map(([k, v]) => `${k} = ${cents(v.cents)} / ${v.count}`).sort(),
+    'category_sales: the records before the deletion and after the new log start, to the cent',
+  )
+  const rejected = await query<{ key: string; reason: string }>(
+    db.url,
+    `SELECT partition || ':' || "offset" AS key, reason FROM rejected_events`,
+  )
+  t.same(
+    Object.fromEntries(rejected.map((r) => [r.key, r.reason]).sort()),
+    Object.fromEntries([...truth.rejected].sort()),
+    'rejected_events: the same records, offset by offset',
+  )
+  t.match(
+    readFileSync(path.join(ARTIFACTS, `retention-${topic}.log`), 'utf8'),
+    /records deleted from Kafka before they were counted/,
+    'the skipped range is logged',
+  )
   await assertNoRestarts(t, sup)
   t.equal(await sup.kill('SIGTERM'), 0, 'clean exit')
 })

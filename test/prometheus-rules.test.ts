@@ -24,7 +24,20 @@ t.test('promtool test rules: every alert fires in its test and its near miss doe
 
   const alerts = [...readFileSync(path.join(DIR, 'alerts.yml'), 'utf8').matchAll(/^\s*- alert: (\w+)/gm)].map((m) => m[1])
   const tested = readFileSync(path.join(DIR, 'alerts.test.yml'), 'utf8')
-  t.same(alerts.sort(), ['TumblerApiSlow', 'TumblerConsumerLagHigh', 'TumblerLowWatermarkStuck', 'TumblerPartitionFailed', 'TumblerPostgresPoolSaturated', 'TumblerProcessingSlowerThanInput', 'TumblerRejectionRateHigh', 'TumblerSupervisorDown'], 'the seed thresholds plus "not scraped" and a stuck low watermark')
+  t.same(
+    alerts.sort(),
+    [
+      'TumblerApiSlow',
+      'TumblerConsumerLagHigh',
+      'TumblerLowWatermarkStuck',
+      'TumblerPartitionFailed',
+      'TumblerPostgresPoolSaturated',
+      'TumblerProcessingSlowerThanInput',
+      'TumblerRejectionRateHigh',
+      'TumblerSupervisorDown',
+    ],
+    'the seed thresholds plus "not scraped" and a stuck low watermark',
+  )
   for (const a of alerts) {
     const cases = [...tested.matchAll(new RegExp(`alertname: ${a}\\n\\s*exp_alerts:(.*)`, 'g'))].map((m) => m[1]!.trim())
     t.ok(cases.includes('[]') && cases.includes(''), `${a}: a case where it stays silent and one where it fires`)

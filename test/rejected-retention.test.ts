@@ -7,10 +7,20 @@
 import { createHash } from 'node:crypto'
 import pg from 'pg'
 import t, { type Test } from 'tap'
-import { ensureDatabase, migrate } from '../src/db.js'
-import { dayPartitionName, LOCK_TIMEOUT_MS, MOVE_MAX_ROWS, runRetentionPass } from '../src/rejected-retention.js'
-import { seedTimestamp } from '../src/transactions.js'
-import { committedRecords, createTopic, databaseFor, kafka, query, startSupervisor, topicRecords, waitFor, type Supervisor } from './helpers/harness.js'
+import { ensureDatabase, migrate } from '../src/postgres/schema.js'
+import { dayPartitionName, LOCK_TIMEOUT_MS, MOVE_MAX_ROWS, runRetentionPass } from '../src/postgres/rejected-retention.js'
+import { seedTimestamp } from '../src/producer/transactions.js'
+import {
+  committedRecords,
+  createTopic,
+  databaseFor,
+  kafka,
+  query,
+  startSupervisor,
+  topicRecords,
+  waitFor,
+  type Supervisor,
+} from './helpers/harness.js'
 import { parseMetrics, scrape, value } from './helpers/prom-text.js'
 
 const DAY = 86_400_000
@@ -26,17 +36,27 @@ async function connect(t: Test, url: string): Promise<pg.Client> {
 
 /** Daily partitions of rejected_events, by name. */
 async function partitions(url: string): Promise<string[]> {
-  const rows = await query<{ name: string }>(url, "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'rejected_events'::regclass ORDER BY 1")
+  const rows = await query<{ name: string }>(
+    url,
+    "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'rejected_events'::regclass ORDER BY 1",
+  )
   return rows.map((r) => r.name).filter((n) => n !== 'rejected_events_default')
 }
 
 const insertRow = (c: pg.Client, topic: string, offset: number, kafkaTs: string, recordedAt = 'now()') =>
-  c.query(`INSERT INTO rejected_events (topic, partition, "offset", reason, detail, payload, payload_bytes, payload_sha256, kafka_timestamp, recorded_at)
-           VALUES ($1, 0, $2, 'invalid_json', 'test row', '\\x00', 1, sha256('\\x00'), $3, ${recordedAt})`, [topic, offset, kafkaTs])
+  c.query(
+    `INSERT INTO rejected_events (topic, partition, "offset", reason, detail, payload, payload_bytes, payload_sha256, kafka_timestamp, recorded_at)
+           VALUES ($1, 0, $2, 'invalid_json', 'test row', '\\x00', 1, sha256('\\x00'), $3, ${recordedAt})`,
+    [topic, offset, kafkaTs],
+  )
 
 /** Where each of a topic's rows is: offset → table. */
 async function placement(url: string, topic: string): Promise<Record<string, string>> {
-  const rows = await query<{ offset: string; table: string }>(url, 'SELECT "offset"::text AS offset, tableoid::regclass::text AS table FROM rejected_events WHERE topic = $1', [topic])
+  const rows = await query<{ offset: string; table: string }>(
+    url,
+    'SELECT "offset"::text AS offset, tableoid::regclass::text AS table FROM rejected_events WHERE topic = $1',
+    [topic],
+  )
   return Object.fromEntries(rows.map((r) => [r.offset, r.table]))
 }
 
@@ -55,7 +75,11 @@ t.test('retention passes on the real Postgres: create ahead, drop, move out of D
   t.equal(p1.created.length, 34, '31 days back to today, 3 ahead')
   t.same([p1.created[0], p1.created.at(-1)], ['rejected_events_p20261031', 'rejected_events_p20261203'])
   t.same([p1.dropped, p1.skipped], [[], []])
-  t.same(await runRetentionPass(c, 30, at('2026-11-30T13:00:00Z')), { ran: true, created: [], dropped: [], defaultRowsDeleted: 0, skipped: [] }, 'an hour later: nothing to do')
+  t.same(
+    await runRetentionPass(c, 30, at('2026-11-30T13:00:00Z')),
+    { ran: true, created: [], dropped: [], defaultRowsDeleted: 0, skipped: [] },
+    'an hour later: nothing to do',
+  )
 
   await insertRow(c, 'direct', 1, '2026-11-01T08:00:00Z') // its day expires first
   await insertRow(c, 'direct', 2, '2026-11-20T08:00:00Z') // kept throughout
@@ -63,21 +87,29 @@ t.test('retention passes on the real Postgres: create ahead, drop, move out of D
   await insertRow(c, 'direct', 4, '2027-06-01T00:00:00Z') // DEFAULT, far ahead, recorded now: kept
   await insertRow(c, 'direct', 5, '2027-06-02T00:00:00Z', "'2026-10-01T00:00:00Z'") // DEFAULT, far ahead, recorded 61 days before the clock: gone
   await insertRow(c, 'direct', 6, '2026-12-05T10:00:00Z') // DEFAULT until its day is created
-  t.same(await placement(db.url, 'direct'), {
-    1: 'rejected_events_p20261101',
-    2: 'rejected_events_p20261120',
-    3: 'rejected_events_default',
-    4: 'rejected_events_default',
-    5: 'rejected_events_default',
-    6: 'rejected_events_default',
-  }, 'rows land in their day, or in DEFAULT where no day covers them')
+  t.same(
+    await placement(db.url, 'direct'),
+    {
+      1: 'rejected_events_p20261101',
+      2: 'rejected_events_p20261120',
+      3: 'rejected_events_default',
+      4: 'rejected_events_default',
+      5: 'rejected_events_default',
+      6: 'rejected_events_default',
+    },
+    'rows land in their day, or in DEFAULT where no day covers them',
+  )
 
   // Two days later: 12-04 and 12-05 are created (the row of 12-05 moves out of DEFAULT), 10-31 and 11-01 dropped.
   const p2 = await runRetentionPass(c, 30, at('2026-12-02T12:00:00Z'))
   t.same(p2.created, ['rejected_events_p20261204', 'rejected_events_p20261205'])
   t.same(p2.dropped, ['rejected_events_p20261031', 'rejected_events_p20261101'], 'days wholly before the cutoff 2026-11-02T12:00')
   t.equal(p2.defaultRowsDeleted, 2, 'DEFAULT: the row of 2025 and the one recorded 61 days ago')
-  t.same(await placement(db.url, 'direct'), { 2: 'rejected_events_p20261120', 4: 'rejected_events_default', 6: 'rejected_events_p20261205' }, 'the 12-05 row moved into its new partition')
+  t.same(
+    await placement(db.url, 'direct'),
+    { 2: 'rejected_events_p20261120', 4: 'rejected_events_default', 6: 'rejected_events_p20261205' },
+    'the 12-05 row moved into its new partition',
+  )
 
   // A day with more rows in DEFAULT than a move may take is left there.
   await c.query(
@@ -97,13 +129,28 @@ t.test('retention passes on the real Postgres: create ahead, drop, move out of D
   await insertRow(writer, 'writer', 1, '2026-12-03T01:00:00Z')
   const p4 = await runRetentionPass(c, 30, at('2026-12-11T12:00:00Z'))
   t.same([p4.created, p4.dropped], [[], []], 'nothing created or dropped while the table is held')
-  t.match(p4.skipped[0], { table: 'rejected_events_p20261206', why: new RegExp(`busy \\(lock not granted within ${LOCK_TIMEOUT_MS} ms\\)`) }, 'the first DDL waited LOCK_TIMEOUT_MS and gave up')
-  t.ok(p4.skipped.slice(1).every((s) => s.why.startsWith('not tried')), `the other ${p4.skipped.length - 1} steps were not even tried: one wait per pass`)
+  t.match(
+    p4.skipped[0],
+    { table: 'rejected_events_p20261206', why: new RegExp(`busy \\(lock not granted within ${LOCK_TIMEOUT_MS} ms\\)`) },
+    'the first DDL waited LOCK_TIMEOUT_MS and gave up',
+  )
+  t.ok(
+    p4.skipped.slice(1).every((s) => s.why.startsWith('not tried')),
+    `the other ${p4.skipped.length - 1} steps were not even tried: one wait per pass`,
+  )
   t.ok((await partitions(db.url)).includes('rejected_events_p20261110'), 'the partitions are all still there')
   await writer.query('COMMIT')
   const p5 = await runRetentionPass(c, 30, at('2026-12-11T12:00:00Z'))
-  t.same(p5.created, Array.from({ length: 9 }, (_, i) => dayPartitionName(at('2026-12-06T00:00:00Z') + i * DAY)), 'the next pass creates 12-06 to 12-14')
-  t.same(p5.dropped, Array.from({ length: 8 }, (_, i) => dayPartitionName(at('2026-11-03T00:00:00Z') + i * DAY)), 'and drops 11-03 to 11-10')
+  t.same(
+    p5.created,
+    Array.from({ length: 9 }, (_, i) => dayPartitionName(at('2026-12-06T00:00:00Z') + i * DAY)),
+    'the next pass creates 12-06 to 12-14',
+  )
+  t.same(
+    p5.dropped,
+    Array.from({ length: 8 }, (_, i) => dayPartitionName(at('2026-11-03T00:00:00Z') + i * DAY)),
+    'and drops 11-03 to 11-10',
+  )
   t.same(p5.skipped, [])
   t.same(Object.keys(await placement(db.url, 'direct')).sort(), ['2', '4', '6'], 'the rows of kept days are untouched')
 
@@ -121,7 +168,15 @@ t.test('a running supervisor drops expired days while records stream; payloads c
   const BIG = 1024 * 1024 - 1024 // 1 MiB less Kafka's framing: the largest value the broker's default message.max.bytes takes
   const topic = await createTopic(t, 2)
   const db = databaseFor(t)
-  const env = { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, FLUSH_MS: '100', REJECTED_RETENTION_DAYS: '30', REJECTED_RETENTION_INTERVAL_SECONDS: '1', REJECTED_PAYLOAD_MAX_BYTES: String(MAX_PAYLOAD) }
+  const env = {
+    KAFKA_TOPIC: topic,
+    KAFKA_GROUP_ID: topic,
+    DATABASE_URL: db.url,
+    FLUSH_MS: '100',
+    REJECTED_RETENTION_DAYS: '30',
+    REJECTED_RETENTION_INTERVAL_SECONDS: '1',
+    REJECTED_PAYLOAD_MAX_BYTES: String(MAX_PAYLOAD),
+  }
 
   // The stream: what was sent per partition, in offset order (one idempotent producer, one request in flight).
   const sent: { bad: boolean; cents: number }[][] = [[], []]
@@ -141,7 +196,11 @@ t.test('a running supervisor drops expired days while records stream; payloads c
         const partition = i % 2
         const bad = i % 10 === 3
         const cents = 100 + (i % 900)
-        const value = Buffer.from(bad ? `not json ${i}` : JSON.stringify({ product_category: ['Books', 'Home'][i % 2], amount: cents / 100, timestamp: seedTimestamp(now) }))
+        const value = Buffer.from(
+          bad
+            ? `not json ${i}`
+            : JSON.stringify({ product_category: ['Books', 'Home'][i % 2], amount: cents / 100, timestamp: seedTimestamp(now) }),
+        )
         sent[partition]!.push({ bad, cents })
         return { partition, value, timestamp: String(now) }
       })
@@ -174,14 +233,29 @@ t.test('a running supervisor drops expired days while records stream; payloads c
   await insertRow(admin, 'old', 100, new Date(today - 10 * DAY + 1000).toISOString()) // within the 30 days
   await insertRow(admin, 'old', 101, new Date(today - 400 * DAY).toISOString()) // DEFAULT, expired
   await insertRow(admin, 'old', 102, new Date(today + 60 * DAY).toISOString()) // DEFAULT, far ahead, recorded now
-  t.same(await placement(db.url, 'old'), {
-    0: old[0], 1: old[0], 2: old[0], 10: old[1], 11: old[1], 12: old[1],
-    100: kept, 101: 'rejected_events_default', 102: 'rejected_events_default',
-  }, 'the old rows are in their days (the supervisor created the kept day ahead)')
+  t.same(
+    await placement(db.url, 'old'),
+    {
+      0: old[0],
+      1: old[0],
+      2: old[0],
+      10: old[1],
+      11: old[1],
+      12: old[1],
+      100: kept,
+      101: 'rejected_events_default',
+      102: 'rejected_events_default',
+    },
+    'the old rows are in their days (the supervisor created the kept day ahead)',
+  )
   await admin.query('SELECT pg_advisory_unlock(hashtext($1))', [LOCK_KEY])
   const committedBefore = await committedRecords(db.url, topic)
 
-  await waitFor(async () => (await partitions(db.url)).every((p) => !old.includes(p)), 'the expired days dropped by the running supervisor', 30_000)
+  await waitFor(
+    async () => (await partitions(db.url)).every((p) => !old.includes(p)),
+    'the expired days dropped by the running supervisor',
+    30_000,
+  )
   await waitFor(async () => !('101' in (await placement(db.url, 'old'))), 'the expired DEFAULT row deleted', 30_000)
   t.same(await placement(db.url, 'old'), { 100: kept, 102: 'rejected_events_default' }, 'rows within the retention stay')
   const metrics = parseMetrics(await scrape(sup.port))
@@ -210,8 +284,15 @@ t.test('a running supervisor drops expired days while records stream; payloads c
   t.equal(rows.length, new Set(rows.map((r) => r.key)).size, 'no record stored twice')
   t.same(rows.map((r) => r.key).sort(), wantRejected.sort(), `the ${wantRejected.length} bad records, each once`)
   t.ok(rows.every((r) => r.reason === 'invalid_json'))
-  t.same(rows.filter((r) => r.table === 'rejected_events_default').map((r) => r.key), [], "every streamed reject is in its day's partition, none in DEFAULT")
-  const [sales] = await query<{ n: string; cents: string }>(db.url, 'SELECT sum(transaction_count)::text AS n, (sum(total_sales) * 100)::bigint::text AS cents FROM category_sales')
+  t.same(
+    rows.filter((r) => r.table === 'rejected_events_default').map((r) => r.key),
+    [],
+    "every streamed reject is in its day's partition, none in DEFAULT",
+  )
+  const [sales] = await query<{ n: string; cents: string }>(
+    db.url,
+    'SELECT sum(transaction_count)::text AS n, (sum(total_sales) * 100)::bigint::text AS cents FROM category_sales',
+  )
   const good = sent.flat().filter((r) => !r.bad)
   t.equal(Number(sales?.n) + rows.length, total, `invariant: ${sales?.n} counted + ${rows.length} rejected = ${total} consumed`)
   t.equal(sales?.cents, String(good.reduce((a, r) => a + r.cents, 0)), 'the counted amounts, to the cent')
@@ -222,6 +303,10 @@ t.test('a running supervisor drops expired days while records stream; payloads c
     `SELECT octet_length(payload) AS kept, payload_bytes AS bytes, encode(payload_sha256, 'hex') AS sha, payload = $2 AS head FROM rejected_events WHERE topic = $1 AND partition = 0 AND "offset" = 0`,
     [topic, big.subarray(0, MAX_PAYLOAD)],
   )
-  t.same(stored, { kept: MAX_PAYLOAD, bytes: BIG, sha: createHash('sha256').update(big).digest('hex'), head: true }, 'payload = first REJECTED_PAYLOAD_MAX_BYTES bytes, payload_bytes = full length, payload_sha256 = SHA-256 of the whole value')
+  t.same(
+    stored,
+    { kept: MAX_PAYLOAD, bytes: BIG, sha: createHash('sha256').update(big).digest('hex'), head: true },
+    'payload = first REJECTED_PAYLOAD_MAX_BYTES bytes, payload_bytes = full length, payload_sha256 = SHA-256 of the whole value',
+  )
   t.equal(await sup.kill('SIGTERM'), 0, 'clean exit')
 })

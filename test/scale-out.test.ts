@@ -16,12 +16,25 @@ t.test('3 supervisors, one group: partitions shared, kill -9 one mid-stream, tot
   await watchClosedRows(db.url)
   // One actor each (2 cores for 3 supervisors, the broker and Postgres); a 4 s session so
   // the dead member's partitions move on quickly; idle partitions only once the stream is over.
-  const env = { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, ACTORS: '1', FLUSH_MS: '100', MAX_INFLIGHT_RECORDS: '4000', KAFKA_SESSION_TIMEOUT_MS: '4000', IDLE_PARTITION_SECONDS: '10' }
+  const env = {
+    KAFKA_TOPIC: topic,
+    KAFKA_GROUP_ID: topic,
+    DATABASE_URL: db.url,
+    ACTORS: '1',
+    FLUSH_MS: '100',
+    MAX_INFLIGHT_RECORDS: '4000',
+    KAFKA_SESSION_TIMEOUT_MS: '4000',
+    IDLE_PARTITION_SECONDS: '10',
+  }
 
   // A third of the stream is there before the start; the rest arrives while they run.
   const before = Math.floor(total / 3)
   await produce(topic, data.records.slice(0, before))
-  const sups = [await startSupervisor(t, env, `scale-out-a-${topic}`), await startSupervisor(t, env, `scale-out-b-${topic}`), await startSupervisor(t, env, `scale-out-c-${topic}`)]
+  const sups = [
+    await startSupervisor(t, env, `scale-out-a-${topic}`),
+    await startSupervisor(t, env, `scale-out-b-${topic}`),
+    await startSupervisor(t, env, `scale-out-c-${topic}`),
+  ]
   const sent = { n: before }
   const rest = producePaced(topic, data.records.slice(before), 5_000, sent)
 
@@ -32,7 +45,11 @@ t.test('3 supervisors, one group: partitions shared, kill -9 one mid-stream, tot
   t.same([...new Set(all)].sort(), [0, 1, 2, 3, 4, 5], 'every partition is held')
   const rows = await progressRows(db.url, topic)
   shares.forEach((share, i) => {
-    t.same(share.filter((p) => ownerPid(rows.get(p)?.owner ?? '') !== sups[i]!.proc.pid), [], `Postgres names supervisor ${i} as the owner of its partitions`)
+    t.same(
+      share.filter((p) => ownerPid(rows.get(p)?.owner ?? '') !== sups[i]!.proc.pid),
+      [],
+      `Postgres names supervisor ${i} as the owner of its partitions`,
+    )
   })
 
   // kill -9 the supervisor with the most partitions, once the stream is about half through.
@@ -42,7 +59,11 @@ t.test('3 supervisors, one group: partitions shared, kill -9 one mid-stream, tot
   const atKill = await progressRows(db.url, topic)
   const closedAtKill = (await finalityState(db.url, topic)).closedRows
   const killedAt = Date.now()
-  t.equal(await sups[victim]!.kill('SIGKILL'), -1, `kill -9 supervisor ${victim} (partitions ${moved.join(',')}) with ${sent.n} of ${total} produced`)
+  t.equal(
+    await sups[victim]!.kill('SIGKILL'),
+    -1,
+    `kill -9 supervisor ${victim} (partitions ${moved.join(',')}) with ${sent.n} of ${total} produced`,
+  )
   const survivors = sups.filter((_, i) => i !== victim)
 
   // Its partitions show up, claimed, at the survivors...
@@ -61,21 +82,34 @@ t.test('3 supervisors, one group: partitions shared, kill -9 one mid-stream, tot
   await waitFor(
     async () => {
       const now = await progressRows(db.url, topic)
-      return moved.every((p) => BigInt(now.get(p)!.nextOffset) > BigInt(atKill.get(p)!.nextOffset) || BigInt(now.get(p)!.nextOffset) >= BigInt(data.perPartition[p]!))
+      return moved.every(
+        (p) =>
+          BigInt(now.get(p)!.nextOffset) > BigInt(atKill.get(p)!.nextOffset) ||
+          BigInt(now.get(p)!.nextOffset) >= BigInt(data.perPartition[p]!),
+      )
     },
     'progress on the moved partitions',
     120_000,
     50,
   )
   const progressMs = Date.now() - killedAt
-  t.comment(`kill -9 → partitions ${moved.join(',')} claimed by the survivors after ${(claimedMs / 1000).toFixed(1)} s, committing again after ${(progressMs / 1000).toFixed(1)} s (session timeout 4 s)`)
+  t.comment(
+    `kill -9 → partitions ${moved.join(',')} claimed by the survivors after ${(claimedMs / 1000).toFixed(1)} s, committing again after ${(progressMs / 1000).toFixed(1)} s (session timeout 4 s)`,
+  )
 
   await rest
   await waitCaughtUp(db.url, topic, total, 180_000)
   const after = await progressRows(db.url, topic)
   const survivorPids = new Set(survivors.map((s) => s.proc.pid))
-  t.same(moved.filter((p) => !survivorPids.has(ownerPid(after.get(p)!.owner))), [], 'Postgres names a survivor as the owner of each moved partition')
-  t.ok(moved.every((p) => BigInt(after.get(p)!.epoch) > BigInt(atKill.get(p)!.epoch)), 'each moved partition was claimed under a new epoch')
+  t.same(
+    moved.filter((p) => !survivorPids.has(ownerPid(after.get(p)!.owner))),
+    [],
+    'Postgres names a survivor as the owner of each moved partition',
+  )
+  t.ok(
+    moved.every((p) => BigInt(after.get(p)!.epoch) > BigInt(atKill.get(p)!.epoch)),
+    'each moved partition was claimed under a new epoch',
+  )
   await assertMatchesTruth(t, db.url, topic, data.truth)
   t.ok(closedAtKill > 0, `windows became final while three supervisors committed (${closedAtKill} rows before the kill)`)
   await assertQuietTopicFinal(t, db.url, topic, LATENESS_MS)

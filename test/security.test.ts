@@ -24,7 +24,16 @@ t.test('SASL/PLAIN: consumes through the authenticated listener; no password in 
   const name = `sasl-${topic}`
   const sup = await startSupervisor(
     t,
-    { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: url, KAFKA_BROKERS: SASL_BROKER, KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'tumbler', KAFKA_SASL_PASSWORD: KAFKA_PASSWORD, LOG_LEVEL: 'debug' },
+    {
+      KAFKA_TOPIC: topic,
+      KAFKA_GROUP_ID: topic,
+      DATABASE_URL: url,
+      KAFKA_BROKERS: SASL_BROKER,
+      KAFKA_SASL_MECHANISM: 'plain',
+      KAFKA_SASL_USERNAME: 'tumbler',
+      KAFKA_SASL_PASSWORD: KAFKA_PASSWORD,
+      LOG_LEVEL: 'debug',
+    },
     name,
   )
   await waitCaughtUp(db.url, topic, data.records.length)
@@ -41,8 +50,25 @@ t.test('SASL with a wrong password: never ready, and the password is not logged'
   const db = databaseFor(t)
   const name = `sasl-bad-${topic}`
   const wrong = 'wrong-password-also-secret'
-  const sup = await startSupervisor(t, { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, KAFKA_BROKERS: SASL_BROKER, KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'tumbler', KAFKA_SASL_PASSWORD: wrong, LOG_LEVEL: 'debug' }, name)
-  const code = await waitFor(async () => (sup.proc.exitCode !== null ? String(sup.proc.exitCode) : null), 'the supervisor gives up', 120_000)
+  const sup = await startSupervisor(
+    t,
+    {
+      KAFKA_TOPIC: topic,
+      KAFKA_GROUP_ID: topic,
+      DATABASE_URL: db.url,
+      KAFKA_BROKERS: SASL_BROKER,
+      KAFKA_SASL_MECHANISM: 'plain',
+      KAFKA_SASL_USERNAME: 'tumbler',
+      KAFKA_SASL_PASSWORD: wrong,
+      LOG_LEVEL: 'debug',
+    },
+    name,
+  )
+  const code = await waitFor(
+    async () => (sup.proc.exitCode !== null ? String(sup.proc.exitCode) : null),
+    'the supervisor gives up',
+    120_000,
+  )
   t.not(code, '0', 'exits with an error')
   const log = logOf(name)
   t.match(log, /SASL|[Aa]uthentication/, 'the log says authentication failed')
@@ -50,12 +76,21 @@ t.test('SASL with a wrong password: never ready, and the password is not logged'
 })
 
 t.test('SASL mechanism without credentials is a usage error', async (t) => {
-  const r = spawnSync(process.execPath, ['dist/supervisor.js'], { encoding: 'utf8', env: { ...process.env, KAFKA_SASL_MECHANISM: 'scram-sha-256' } })
+  const r = spawnSync(process.execPath, ['dist/supervisor.js'], {
+    encoding: 'utf8',
+    env: { ...process.env, KAFKA_SASL_MECHANISM: 'scram-sha-256' },
+  })
   t.equal(r.status, 2)
   t.match(r.stderr, /KAFKA_SASL_MECHANISM/)
-  const bad = spawnSync(process.execPath, ['dist/supervisor.js'], { encoding: 'utf8', env: { ...process.env, KAFKA_SASL_MECHANISM: 'kerberos' } })
+  const bad = spawnSync(process.execPath, ['dist/supervisor.js'], {
+    encoding: 'utf8',
+    env: { ...process.env, KAFKA_SASL_MECHANISM: 'kerberos' },
+  })
   t.equal(bad.status, 2, 'unknown mechanism')
-  const ca = spawnSync(process.execPath, ['dist/supervisor.js'], { encoding: 'utf8', env: { ...process.env, KAFKA_SSL_CA_FILE: '/nonexistent/ca.pem' } })
+  const ca = spawnSync(process.execPath, ['dist/supervisor.js'], {
+    encoding: 'utf8',
+    env: { ...process.env, KAFKA_SSL_CA_FILE: '/nonexistent/ca.pem' },
+  })
   t.equal(ca.status, 2, 'unreadable CA file')
   t.match(ca.stderr, /KAFKA_SSL_CA_FILE/)
 })

@@ -24,7 +24,16 @@ async function launch(t: Test): Promise<BrowserContext> {
   const profile = mkdtempSync(path.join(os.tmpdir(), 'tumbler-chromium-'))
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
     viewport: { width: 1280, height: 900 },
     locale: 'en-US',
     // Not UTC, and not a whole hour off it: times on the page must be converted.
@@ -38,7 +47,10 @@ async function launch(t: Test): Promise<BrowserContext> {
 }
 
 function startProducer(t: Test, topic: string): { proc: ChildProcess; stop(): Promise<number | null> } {
-  const proc = spawn(process.execPath, ['dist/producer.js', '--rate', '2000', '--kafka-topic', topic], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] })
+  const proc = spawn(process.execPath, ['dist/producer.js', '--rate', '2000', '--kafka-topic', topic], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
   proc.stderr!.pipe(createWriteStream(path.join(ARTIFACTS, `ui-producer-${topic}.log`)))
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)))
   t.teardown(() => {
@@ -52,7 +64,6 @@ function startProducer(t: Test, topic: string): { proc: ChildProcess; stop(): Pr
     },
   }
 }
-
 
 interface PageState {
   connection: string
@@ -82,7 +93,12 @@ const pageState = (page: Page): Promise<PageState> =>
       barWidths: [...document.querySelectorAll('#bars li[data-category] .bar i')].map((i: any) => i.getBoundingClientRect().width),
       latestCents: document.getElementById('kpi-latest-sales').dataset.cents,
       rangeCents: document.getElementById('kpi-range-sales').dataset.cents,
-      table: [...document.querySelectorAll('#table-body tr')].map((tr: any) => [tr.dataset.window, tr.dataset.category, tr.dataset.total, tr.dataset.count]),
+      table: [...document.querySelectorAll('#table-body tr')].map((tr: any) => [
+        tr.dataset.window,
+        tr.dataset.category,
+        tr.dataset.total,
+        tr.dataset.count,
+      ]),
       state: document.getElementById('state').dataset.state,
       series: plot ? plot.series.length - 1 : 0,
       points: plot ? plot.data[0].length : 0,
@@ -112,9 +128,16 @@ async function dbRows(url: string, fromMs: number, toMs: number): Promise<string
 
 /** What the page must show when it is in step with Postgres. */
 async function dbView(url: string) {
-  const [latest] = await query<{ ms: string | null }>(url, 'SELECT (extract(epoch FROM max(window_start)) * 1000)::bigint::text AS ms FROM category_sales')
+  const [latest] = await query<{ ms: string | null }>(
+    url,
+    'SELECT (extract(epoch FROM max(window_start)) * 1000)::bigint::text AS ms FROM category_sales',
+  )
   const latestMs = Number(latest!.ms)
-  const bars = await query<{ category: string; total: string }>(url, 'SELECT category, total_sales::text AS total FROM category_sales WHERE window_start = to_timestamp($1 / 1000.0) ORDER BY category', [latestMs])
+  const bars = await query<{ category: string; total: string }>(
+    url,
+    'SELECT category, total_sales::text AS total FROM category_sales WHERE window_start = to_timestamp($1 / 1000.0) ORDER BY category',
+    [latestMs],
+  )
   const [sums] = await query<{ latest: string; range: string }>(
     url,
     `SELECT (sum(total_sales) FILTER (WHERE window_start = to_timestamp($1 / 1000.0)) * 100)::bigint::text AS latest,
@@ -141,7 +164,13 @@ t.test('the live page in Chromium: same totals as Postgres, both charts, survive
   mkdirSync(ARTIFACTS, { recursive: true })
   const topic = await createTopic(t, 4)
   const db = databaseFor(t)
-  const env = { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, WINDOW_SECONDS: String(WINDOW_SECONDS), LATENESS_SECONDS: '2' }
+  const env = {
+    KAFKA_TOPIC: topic,
+    KAFKA_GROUP_ID: topic,
+    DATABASE_URL: db.url,
+    WINDOW_SECONDS: String(WINDOW_SECONDS),
+    LATENESS_SECONDS: '2',
+  }
   const sup = await startSupervisor(t, env, `ui-${topic}`)
   await sup.waitReady()
   const producer = startProducer(t, topic)
@@ -166,46 +195,89 @@ t.test('the live page in Chromium: same totals as Postgres, both charts, survive
   t.equal(live.state, 'consuming', 'the pipeline state shows as consuming')
   t.equal(await page.locator('#state').textContent(), 'Consuming', 'in words')
   t.equal(await page.locator('#state').getAttribute('data-tone'), 'ok', 'and in colour')
-  t.ok(live.barWidths.every((w) => w > 0), 'every bar has a width')
+  t.ok(
+    live.barWidths.every((w) => w > 0),
+    'every bar has a width',
+  )
 
   // Windows that closed a few windows ago no longer change: the page must equal Postgres now.
   const stableTo = live.latestMs! - 3 * W
   const stableFrom = live.latestMs! - 99 * W
   const want = await dbRows(db.url, stableFrom, stableTo)
   t.ok(want.length >= 6, `${want.length} settled rows to compare`)
-  await waitFor(async () => JSON.stringify(await pageRows(page, stableFrom, stableTo)) === JSON.stringify(want), 'settled windows equal to Postgres', 10_000)
-  t.same(await pageRows(page, stableFrom, stableTo), want, 'with the producer running, settled windows on the page equal Postgres to the cent')
+  await waitFor(
+    async () => JSON.stringify(await pageRows(page, stableFrom, stableTo)) === JSON.stringify(want),
+    'settled windows equal to Postgres',
+    10_000,
+  )
+  t.same(
+    await pageRows(page, stableFrom, stableTo),
+    want,
+    'with the producer running, settled windows on the page equal Postgres to the cent',
+  )
 
   // Final and provisional (CONTRACT "Window semantics"): what Postgres closed shows as final;
   // the live window is provisional on the KPI card, in the table and as the chart's last point.
-  const [committedLow] = await query<{ ms: string | null }>(db.url, 'SELECT low_watermark_ms::text AS ms FROM tumbler_topics WHERE topic = $1', [topic])
+  const [committedLow] = await query<{ ms: string | null }>(
+    db.url,
+    'SELECT low_watermark_ms::text AS ms FROM tumbler_topics WHERE topic = $1',
+    [topic],
+  )
   t.ok(committedLow?.ms, 'windows become final while the producer runs')
   const lowMs = Number(committedLow!.ms)
-  await waitFor(async () => (await page.evaluate(() => window.tumbler.store.lowWatermarkMs)) >= lowMs, 'the page to know the low watermark', 10_000)
-  const marks: { rows: [string, string, boolean][]; latestTag: string; finalWindow: string; finalCents: string; latestMs: number } = await page.evaluate(() => ({
-    rows: [...document.querySelectorAll('#table-body tr')].map((tr: any) => [tr.dataset.window, tr.dataset.final, tr.classList.contains('provisional')]),
-    latestTag: document.getElementById('latest-tag').textContent,
-    finalWindow: document.getElementById('kpi-final-sales').dataset.window,
-    finalCents: document.getElementById('kpi-final-sales').dataset.cents,
-    latestMs: window.tumbler.store.latestMs,
-  }))
+  await waitFor(
+    async () => (await page.evaluate(() => window.tumbler.store.lowWatermarkMs)) >= lowMs,
+    'the page to know the low watermark',
+    10_000,
+  )
+  const marks: { rows: [string, string, boolean][]; latestTag: string; finalWindow: string; finalCents: string; latestMs: number } =
+    await page.evaluate(() => ({
+      rows: [...document.querySelectorAll('#table-body tr')].map((tr: any) => [
+        tr.dataset.window,
+        tr.dataset.final,
+        tr.classList.contains('provisional'),
+      ]),
+      latestTag: document.getElementById('latest-tag').textContent,
+      finalWindow: document.getElementById('kpi-final-sales').dataset.window,
+      finalCents: document.getElementById('kpi-final-sales').dataset.cents,
+      latestMs: window.tumbler.store.latestMs,
+    }))
   const closedBefore = marks.rows.filter(([w]) => Date.parse(w) + W <= lowMs)
-  t.ok(closedBefore.length > 0 && closedBefore.every(([, final, provisional]) => final === 'true' && !provisional), `${closedBefore.length} table rows of windows ending by the committed low watermark show as final`)
+  t.ok(
+    closedBefore.length > 0 && closedBefore.every(([, final, provisional]) => final === 'true' && !provisional),
+    `${closedBefore.length} table rows of windows ending by the committed low watermark show as final`,
+  )
   const liveRows = marks.rows.filter(([w]) => Date.parse(w) === marks.latestMs)
-  t.ok(liveRows.length > 0 && liveRows.every(([, final, provisional]) => final === 'false' && provisional), 'the rows of the live window show as provisional (italic)')
+  t.ok(
+    liveRows.length > 0 && liveRows.every(([, final, provisional]) => final === 'false' && provisional),
+    'the rows of the live window show as provisional (italic)',
+  )
   t.equal(marks.latestTag, 'provisional', 'the live window’s KPI card says provisional')
   const [finalDb] = await query<{ cents: string; open: string }>(
     db.url,
     'SELECT (sum(total_sales) * 100)::bigint::text AS cents, count(*) FILTER (WHERE closed_at IS NULL)::text AS open FROM category_sales WHERE window_start = $1',
     [marks.finalWindow],
   )
-  t.same([marks.finalCents, finalDb!.open], [finalDb!.cents, '0'], `the latest final window card (${marks.finalWindow}) shows Postgres' final totals to the cent`)
+  t.same(
+    [marks.finalCents, finalDb!.open],
+    [finalDb!.cents, '0'],
+    `the latest final window card (${marks.finalWindow}) shows Postgres' final totals to the cent`,
+  )
   const chart = await page.evaluate(() => {
     const l = window.tumbler.line
     const last = l.xs.length - 1
-    return { provisionalFrom: l.provisionalFrom, points: l.xs.length, drawn: l.provisionalDrawn, solidLast: l.plot.data[1][last], exactLast: l.exact[0][last] }
+    return {
+      provisionalFrom: l.provisionalFrom,
+      points: l.xs.length,
+      drawn: l.provisionalDrawn,
+      solidLast: l.plot.data[1][last],
+      exactLast: l.exact[0][last],
+    }
   })
-  t.ok(chart.provisionalFrom < chart.points && chart.provisionalFrom > 0, `the chart has final points and provisional ones from index ${chart.provisionalFrom} of ${chart.points}`)
+  t.ok(
+    chart.provisionalFrom < chart.points && chart.provisionalFrom > 0,
+    `the chart has final points and provisional ones from index ${chart.provisionalFrom} of ${chart.points}`,
+  )
   t.ok(chart.drawn > 0, `${chart.drawn} provisional points drawn dashed and hollow`)
   t.ok(chart.solidLast === null && chart.exactLast !== null, 'the last point is left out of the solid line (and drawn as provisional)')
 
@@ -223,7 +295,10 @@ t.test('the live page in Chromium: same totals as Postgres, both charts, survive
   // A tooltip with the exact amount when hovering over the chart.
   const over = (await page.locator('#line .u-over').boundingBox())!
   await page.mouse.move(over.x + over.width * 0.5, over.y + over.height * 0.5)
-  await waitFor(async () => (await page.locator('#line .tooltip').isVisible()) && (await page.locator('#line .tooltip div').count()) >= 2, 'the tooltip')
+  await waitFor(
+    async () => (await page.locator('#line .tooltip').isVisible()) && (await page.locator('#line .tooltip div').count()) >= 2,
+    'the tooltip',
+  )
   t.match(await page.locator('#line .tooltip').textContent(), /\$[\d,]+\.\d\d/, 'the tooltip shows amounts to the cent')
   await page.mouse.move(0, 0)
 
@@ -233,11 +308,20 @@ t.test('the live page in Chromium: same totals as Postgres, both charts, survive
     const li = document.querySelector('#bars li[data-category]')
     return [li.dataset.total, li.querySelector('.amount').textContent]
   })
-  t.equal(barText, new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' }).format(total as `${number}`), `bar amount ${total} formatted as money, exactly`)
+  t.equal(
+    barText,
+    new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' }).format(total as `${number}`),
+    `bar amount ${total} formatted as money, exactly`,
+  )
   const cell = page.locator('#table-body tr').first().locator('td').first()
   const rowWindow = (await page.locator('#table-body tr').first().getAttribute('data-window'))!
   t.equal(await cell.getAttribute('title'), `${rowWindow.slice(0, 10)} ${rowWindow.slice(11, 19)} UTC`, 'UTC on hover')
-  const local = new Intl.DateTimeFormat('en-US', { hour: '2-digit', minute: '2-digit', second: '2-digit', timeZone: 'Asia/Kolkata' }).format(new Date(rowWindow))
+  const local = new Intl.DateTimeFormat('en-US', {
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    timeZone: 'Asia/Kolkata',
+  }).format(new Date(rowWindow))
   t.equal((await cell.textContent())!.replace(/\s/g, ' '), local.replace(/\s/g, ' '), "the viewer's time zone (Asia/Kolkata) in the cell")
 
   await page.screenshot({ path: path.join(ARTIFACTS, 'ui-laptop.png'), fullPage: true })
@@ -247,7 +331,12 @@ t.test('the live page in Chromium: same totals as Postgres, both charts, survive
   t.ok(overflow <= 0, `no sideways scrolling at phone width (overflow ${overflow} px)`)
   const table = await page.evaluate(() => {
     const wrap = document.querySelector('.table-wrap')
-    return { scroll: wrap.scrollWidth - wrap.clientWidth, cut: [...document.querySelectorAll('thead th')].filter((th: any) => th.getBoundingClientRect().right > wrap.getBoundingClientRect().right + 0.5).map((th: any) => th.textContent) }
+    return {
+      scroll: wrap.scrollWidth - wrap.clientWidth,
+      cut: [...document.querySelectorAll('thead th')]
+        .filter((th: any) => th.getBoundingClientRect().right > wrap.getBoundingClientRect().right + 0.5)
+        .map((th: any) => th.textContent),
+    }
   })
   t.same(table, { scroll: 0, cut: [] }, 'at 390 px the table fits: every column, Count and Updated included, is on screen')
   await page.screenshot({ path: path.join(ARTIFACTS, 'ui-phone.png'), fullPage: true })
@@ -275,9 +364,14 @@ t.test('the live page in Chromium: same totals as Postgres, both charts, survive
   const without = await phase(40)
   const stalled = net.connect(sup.port, '127.0.0.1')
   t.teardown(() => stalled.destroy())
-  stalled.write(`GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`)
+  stalled.write(
+    `GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+  )
   stalled.pause() // never reads a byte, not even the 101
-  await waitFor(async () => ((await (await fetch(`${origin}/api/summary`)).json()) as { push: { clients: number } }).push.clients === 2, 'the stalled viewer to be connected')
+  await waitFor(
+    async () => ((await (await fetch(`${origin}/api/summary`)).json()) as { push: { clients: number } }).push.clients === 2,
+    'the stalled viewer to be connected',
+  )
   const withStalled = await phase(40)
   t.pass('the page kept receiving pushes while another viewer stalled')
   t.comment(`events/s consumed with the producer at 2000/s: ${without.rate} without, ${withStalled.rate} with a stalled viewer`)
@@ -322,6 +416,10 @@ t.test('the live page in Chromium: same totals as Postgres, both charts, survive
   t.same(pageErrors, [], 'no uncaught errors in the page')
   t.same(foreign, [], 'nothing loaded from another origin')
   // While the server was down, Chromium logs failed connection attempts; anything else is a bug.
-  t.same(consoleErrors.filter((m) => !/WebSocket connection to|ERR_CONNECTION_REFUSED|Failed to load resource/.test(m)), [], 'no console errors (CSP violations included)')
+  t.same(
+    consoleErrors.filter((m) => !/WebSocket connection to|ERR_CONNECTION_REFUSED|Failed to load resource/.test(m)),
+    [],
+    'no console errors (CSP violations included)',
+  )
   t.equal(await sup2.kill('SIGTERM'), 0, 'clean exit')
 })

@@ -8,17 +8,30 @@ import pg from 'pg'
 import t, { type Test } from 'tap'
 import { makeDataset } from './helpers/dataset.js'
 import { activePartitions, ownerPid, producePaced, progressRows, tcpPortsOf, waitStableSharing } from './helpers/group.js'
-import { ARTIFACTS, committedRecords, createTopic, databaseFor, produce, startSupervisor, waitFor, type Supervisor } from './helpers/harness.js'
+import {
+  ARTIFACTS,
+  committedRecords,
+  createTopic,
+  databaseFor,
+  produce,
+  startSupervisor,
+  waitFor,
+  type Supervisor,
+} from './helpers/harness.js'
 import { assertMatchesTruth, waitCaughtUp } from './helpers/verify.js'
 
-t.test('SIGSTOP a supervisor until its partitions move, SIGCONT it: its commits are fenced, totals exact', (t) => runZombie(t, 'anywhere', 31))
+t.test('SIGSTOP a supervisor until its partitions move, SIGCONT it: its commits are fenced, totals exact', (t) =>
+  runZombie(t, 'anywhere', 31),
+)
 
 // The hard case: frozen inside a commit, holding the row locks of its partitions' progress.
 // The new owners' claims wait for those locks until Postgres ends the frozen session
 // (the writer's idle_in_transaction_session_timeout, 15 s). Before the writer did its COPYs
 // ahead of the fence, about one freeze in five landed in a COPY, where no timeout applies:
 // the locks stayed until the zombie woke up and every other supervisor stalled meanwhile.
-t.test('frozen inside a commit, holding its progress rows: the others wait it out, its commit is fenced, totals exact', (t) => runZombie(t, 'in-commit', 37))
+t.test('frozen inside a commit, holding its progress rows: the others wait it out, its commit is fenced, totals exact', (t) =>
+  runZombie(t, 'in-commit', 37),
+)
 
 /**
  * SIGSTOPs `sup` at a moment its writer is inside a transaction that holds row locks on
@@ -60,7 +73,15 @@ async function runZombie(t: Test, freeze: 'anywhere' | 'in-commit', seed: number
   const total = data.records.length
   const topic = await createTopic(t, partitions)
   const db = databaseFor(t)
-  const env = { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, ACTORS: '1', FLUSH_MS: '100', MAX_INFLIGHT_RECORDS: '4000', KAFKA_SESSION_TIMEOUT_MS: '4000' }
+  const env = {
+    KAFKA_TOPIC: topic,
+    KAFKA_GROUP_ID: topic,
+    DATABASE_URL: db.url,
+    ACTORS: '1',
+    FLUSH_MS: '100',
+    MAX_INFLIGHT_RECORDS: '4000',
+    KAFKA_SESSION_TIMEOUT_MS: '4000',
+  }
 
   const before = Math.floor(total / 4)
   await produce(topic, data.records.slice(0, before))
@@ -80,7 +101,11 @@ async function runZombie(t: Test, freeze: 'anywhere' | 'in-commit', seed: number
   await waitFor(async () => (await committedRecords(db.url, topic)) >= total / 3, 'a third of the stream committed', 180_000, 20)
   const fencedBefore = (await zombie.readyz()).body.stats.fencedPartitions as number
   const atStop = await progressRows(db.url, topic)
-  t.same(mine.filter((p) => ownerPid(atStop.get(p)!.owner) !== zombie.proc.pid), [], `the zombie owns partitions ${mine.join(',')} in Postgres before it freezes`)
+  t.same(
+    mine.filter((p) => ownerPid(atStop.get(p)!.owner) !== zombie.proc.pid),
+    [],
+    `the zombie owns partitions ${mine.join(',')} in Postgres before it freezes`,
+  )
   if (freeze === 'in-commit') t.comment(`frozen inside a commit ${await freezeInsideCommit(zombie, db.url)}`)
   else zombie.proc.kill('SIGSTOP')
   const stoppedAt = Date.now()
@@ -103,13 +128,17 @@ async function runZombie(t: Test, freeze: 'anywhere' | 'in-commit', seed: number
   await waitFor(
     async () => {
       const now = await progressRows(db.url, topic)
-      return mine.every((p) => BigInt(now.get(p)!.nextOffset) > BigInt(atStop.get(p)!.nextOffset) && ownerPid(now.get(p)!.owner) !== zombie.proc.pid)
+      return mine.every(
+        (p) => BigInt(now.get(p)!.nextOffset) > BigInt(atStop.get(p)!.nextOffset) && ownerPid(now.get(p)!.owner) !== zombie.proc.pid,
+      )
     },
     'the new owners to commit on the moved partitions',
     120_000,
     100,
   )
-  t.comment(`partitions ${mine.join(',')} claimed by the others ${(movedMs / 1000).toFixed(1)} s after SIGSTOP; SIGCONT after ${((Date.now() - stoppedAt) / 1000).toFixed(1)} s with ${sent.n} of ${total} produced`)
+  t.comment(
+    `partitions ${mine.join(',')} claimed by the others ${(movedMs / 1000).toFixed(1)} s after SIGSTOP; SIGCONT after ${((Date.now() - stoppedAt) / 1000).toFixed(1)} s with ${sent.n} of ${total} produced`,
+  )
   const contAt = new Date().toISOString()
   zombie.proc.kill('SIGCONT')
 
@@ -127,8 +156,13 @@ async function runZombie(t: Test, freeze: 'anywhere' | 'in-commit', seed: number
   const lines = readFileSync(path.join(ARTIFACTS, `${zombieLog}.log`), 'utf8')
     .split('\n')
     .filter((l) => l.includes('"commit fenced"') && (JSON.parse(l).time as string) >= contAt)
-  const reasons = lines.flatMap((l) => (JSON.parse(l).fenced as { partition: number; reason: string }[]).map((f) => `${f.partition}: ${f.reason}`))
-  t.ok(reasons.some((r) => /stale epoch/.test(r)), `its log says why: ${reasons.slice(0, 3).join('; ')}`)
+  const reasons = lines.flatMap((l) =>
+    (JSON.parse(l).fenced as { partition: number; reason: string }[]).map((f) => `${f.partition}: ${f.reason}`),
+  )
+  t.ok(
+    reasons.some((r) => /stale epoch/.test(r)),
+    `its log says why: ${reasons.slice(0, 3).join('; ')}`,
+  )
 
   // It rejoins; the group settles with three members again and the stream completes.
   // (Right after SIGCONT it still lists its old partitions: wait for disjoint shares.)

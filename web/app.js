@@ -88,7 +88,14 @@ function onMessage(msg, receivedAtMs) {
     for (const k of store.apply(msg.rows)) fresh.add(k)
     // commits 0: rows held back during a snapshot, not a commit's push.
     if (msg.commits > 0) {
-      debug.pushes.push({ committedAtMs: msg.committedAtMs, lastCommittedAtMs: msg.lastCommittedAtMs, sentAtMs: msg.sentAtMs, receivedAtMs, commits: msg.commits, rows: msg.rows.length })
+      debug.pushes.push({
+        committedAtMs: msg.committedAtMs,
+        lastCommittedAtMs: msg.lastCommittedAtMs,
+        sentAtMs: msg.sentAtMs,
+        receivedAtMs,
+        commits: msg.commits,
+        rows: msg.rows.length,
+      })
       if (debug.pushes.length > 5000) debug.pushes.splice(0, 1000)
     }
   } else if (msg.type === 'windows_closed') {
@@ -203,13 +210,22 @@ function showSummary(s) {
   el.dataset.state = s.pipeline.state
   el.dataset.tone = tone
   el.textContent = words
-  el.title = s.pipeline.reason ?? (s.pipeline.pausedPartitions.length ? `paused partitions: ${s.pipeline.pausedPartitions.join(', ')}` : `${s.pipeline.partitions} partitions`)
+  el.title =
+    s.pipeline.reason ??
+    (s.pipeline.pausedPartitions.length
+      ? `paused partitions: ${s.pipeline.pausedPartitions.join(', ')}`
+      : `${s.pipeline.partitions} partitions`)
   $('kpi-rate').textContent = `${integer(s.eventsPerSecond)}/s`
   $('kpi-lag').textContent = s.consumerLag === null ? 'consumer lag unknown' : `consumer lag ${integer(s.consumerLag)} records`
   $('kpi-late').textContent = s.rejected ? integer(s.rejected.late) : '—'
   $('kpi-rejected').textContent = s.rejected ? `late; ${integer(s.rejected.total)} rejected in all` : 'rejected: unknown'
-  $('kpi-rejected').title = s.rejected ? Object.entries(s.rejected.byReason).map(([r, n]) => `${r}: ${n}`).join('\n') : ''
-  $('push-stats').textContent = `${s.push.clients} viewer${s.push.clients === 1 ? '' : 's'}, ${integer(s.push.drops)} pushes dropped to slow viewers; push delay ${pushDelayText()}`
+  $('kpi-rejected').title = s.rejected
+    ? Object.entries(s.rejected.byReason)
+        .map(([r, n]) => `${r}: ${n}`)
+        .join('\n')
+    : ''
+  $('push-stats').textContent =
+    `${s.push.clients} viewer${s.push.clients === 1 ? '' : 's'}, ${integer(s.push.drops)} pushes dropped to slow viewers; push delay ${pushDelayText()}`
   if (s.range) $('kpi-range-sales').title = `server total: ${money(s.range.totalSales)}`
 }
 
@@ -222,7 +238,10 @@ function showServerDown() {
 }
 
 function pushDelayText() {
-  const d = debug.pushes.slice(-500).map((p) => p.receivedAtMs - p.committedAtMs).sort((a, b) => a - b)
+  const d = debug.pushes
+    .slice(-500)
+    .map((p) => p.receivedAtMs - p.committedAtMs)
+    .sort((a, b) => a - b)
   if (!d.length) return 'n/a'
   const q = (p) => d[Math.min(d.length - 1, Math.floor(p * d.length))]
   return `p50 ${q(0.5)} ms, p99 ${q(0.99)} ms`

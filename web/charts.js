@@ -51,7 +51,10 @@ export class LineChart {
         let any = false
         for (const o of rest) {
           const r = store.get(w, o)
-          if (r) (cents += r.cents), (any = true)
+          if (r) {
+            cents += r.cents
+            any = true
+          }
         }
         return any ? centsToDecimal(cents) : null
       }),
@@ -60,7 +63,10 @@ export class LineChart {
     this.provisionalFrom = starts.findIndex((w) => !store.isFinal(w))
     if (this.provisionalFrom === -1) this.provisionalFrom = starts.length
     this.yMax = Math.max(0, ...this.exact.flatMap((col) => col.map((v) => (v === null ? 0 : Number(v)))))
-    const data = [starts.map((ms) => ms / 1000), ...this.exact.map((col) => col.map((v, i) => (v === null || i >= this.provisionalFrom ? null : Number(v))))]
+    const data = [
+      starts.map((ms) => ms / 1000),
+      ...this.exact.map((col) => col.map((v, i) => (v === null || i >= this.provisionalFrom ? null : Number(v)))),
+    ]
     if (!this.plot || categories.join('\u0000') !== this.categories.join('\u0000')) this.create(categories, data)
     else this.plot.setData(data)
   }
@@ -86,7 +92,14 @@ export class LineChart {
       axes: [{ space: 70 }, { size: 70, values: (_u, ticks) => ticks.map((v) => moneyCompact(v)) }],
       series: [
         { label: 'Window', value: (_u, _v, _s, idx) => (this.xs.length ? localTime(this.xs[at(idx)]) : '—') },
-        ...categories.map((c, i) => ({ label: c, stroke: PALETTE[i % PALETTE.length], width: 2, points: { show: data[0].length < 30 }, spanGaps: false, value: exactValue })),
+        ...categories.map((c, i) => ({
+          label: c,
+          stroke: PALETTE[i % PALETTE.length],
+          width: 2,
+          points: { show: data[0].length < 30 },
+          spanGaps: false,
+          value: exactValue,
+        })),
       ],
       hooks: { setCursor: [(u) => this.showTooltip(u)], draw: [(u) => this.drawProvisional(u)] },
     }

@@ -6,9 +6,20 @@
 const CURRENCY = 'USD'
 const moneyFormat = new Intl.NumberFormat(undefined, { style: 'currency', currency: CURRENCY })
 const integerFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 })
-const compactFormat = new Intl.NumberFormat(undefined, { style: 'currency', currency: CURRENCY, notation: 'compact', maximumFractionDigits: 1 })
+const compactFormat = new Intl.NumberFormat(undefined, {
+  style: 'currency',
+  currency: CURRENCY,
+  notation: 'compact',
+  maximumFractionDigits: 1,
+})
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' })
-const dateTimeFormat = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' })
+const dateTimeFormat = new Intl.DateTimeFormat(undefined, {
+  month: 'short',
+  day: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+})
 
 /** "1234.5" | "1234.50" | "-0.07" → 123450n | -7n */
 export function toCents(decimal) {
@@ -39,4 +50,9 @@ export function localTime(ms) {
 }
 
 /** What the title attribute shows on hover: the same instant in UTC. */
-export const utc = (ms) => `${new Date(ms).toISOString().replace('T', ' ').replace(/\.000Z$/, '').replace(/Z$/, '')} UTC`
+export const utc = (ms) =>
+  `${new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.000Z$/, '')
+    .replace(/Z$/, '')} UTC`

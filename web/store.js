@@ -47,7 +47,8 @@ export class Store {
   /** The newest final window held, or null. */
   latestFinalMs() {
     let latest = null
-    for (const r of this.rows.values()) if (this.isFinal(r.windowStartMs) && (latest === null || r.windowStartMs > latest)) latest = r.windowStartMs
+    for (const r of this.rows.values())
+      if (this.isFinal(r.windowStartMs) && (latest === null || r.windowStartMs > latest)) latest = r.windowStartMs
     return latest
   }
 
@@ -61,7 +62,14 @@ export class Store {
       const count = BigInt(r.transactionCount)
       const held = this.rows.get(k)
       if (held && held.count > count) continue
-      this.rows.set(k, { windowStartMs, category: r.category, totalSales: r.totalSales, cents: toCents(r.totalSales), count, updatedAtMs: Date.parse(r.updatedAt) })
+      this.rows.set(k, {
+        windowStartMs,
+        category: r.category,
+        totalSales: r.totalSales,
+        cents: toCents(r.totalSales),
+        count,
+        updatedAtMs: Date.parse(r.updatedAt),
+      })
       changed.add(k)
       if (this.latestMs === null || windowStartMs > this.latestMs) this.latestMs = windowStartMs
     }
@@ -78,12 +86,16 @@ export class Store {
 
   /** Rows of one window, largest total first. */
   windowRows(windowStartMs = this.latestMs) {
-    return [...this.rows.values()].filter((r) => r.windowStartMs === windowStartMs).sort((a, b) => (b.cents > a.cents ? 1 : b.cents < a.cents ? -1 : a.category.localeCompare(b.category)))
+    return [...this.rows.values()]
+      .filter((r) => r.windowStartMs === windowStartMs)
+      .sort((a, b) => (b.cents > a.cents ? 1 : b.cents < a.cents ? -1 : a.category.localeCompare(b.category)))
   }
 
   /** Newest window first, then category. */
   newest(limit) {
-    return [...this.rows.values()].sort((a, b) => b.windowStartMs - a.windowStartMs || (a.category < b.category ? -1 : a.category > b.category ? 1 : 0)).slice(0, limit)
+    return [...this.rows.values()]
+      .sort((a, b) => b.windowStartMs - a.windowStartMs || (a.category < b.category ? -1 : a.category > b.category ? 1 : 0))
+      .slice(0, limit)
   }
 
   /** Exact totals over rows passing `filter`. */

@@ -1,4 +1,4 @@
-import { RejectReason } from '../src/protocol.js'
+import { RejectReason } from '../src/shared/protocol.js'
 import { clip, type Invalid } from './invalid.js'
 
 // The `amount` field (CONTRACT "Input"): judged on the JSON number's text, never on the
@@ -91,7 +91,8 @@ const span = { start: 0, end: 0 }
 export function amountCents(json: string): number | Invalid {
   // Unreachable (JSON.parse found the number, so the scan does): kept with its bytes, not
   // thrown, since a thrown error would restart the actor on the same record again and again.
-  if (!findFast(json) && !findByScan(json)) return { reason: RejectReason.INVALID_AMOUNT, detail: 'amount: its text was not found (a tumbler bug: please report this record)' }
+  if (!findFast(json) && !findByScan(json))
+    return { reason: RejectReason.INVALID_AMOUNT, detail: 'amount: its text was not found (a tumbler bug: please report this record)' }
   return centsOfText(json, span.start, span.end)
 }
 

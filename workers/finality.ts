@@ -17,7 +17,8 @@ export interface PartitionProgress {
 }
 
 /** The partition's watermark (see partition-state.ts `watermark`: the actors judge lateness by the same rule). */
-export const partitionWatermark = (p: PartitionProgress, latenessMs: number): number | null => watermark(p.maxEventMs, p.idleWatermarkMs, latenessMs)
+export const partitionWatermark = (p: PartitionProgress, latenessMs: number): number | null =>
+  watermark(p.maxEventMs, p.idleWatermarkMs, latenessMs)
 
 /** Whether Postgres knows the partition as idle: reported idle at an offset, and nothing committed since. */
 export const isIdle = (p: PartitionProgress): boolean => p.idleFromOffset !== null && p.idleFromOffset === p.nextOffset

@@ -1,4 +1,4 @@
-import type { RejectReason } from '../src/protocol.js'
+import type { RejectReason } from '../src/shared/protocol.js'
 
 // What a field check answers when a record cannot count, and the helpers its detail uses.
 

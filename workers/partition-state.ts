@@ -1,19 +1,21 @@
 import { createHash } from 'node:crypto'
-import { APPEND_TIME_STEP_MS, RejectReason, type PartitionFlush, type RejectedRecord, type WindowDelta } from '../src/protocol.js'
-import type { RecordIn } from '../src/batch-codec.js'
-import { UTC, type Zone } from '../src/time-zone.js'
+import {
+  APPEND_TIME_STEP_MS,
+  RejectReason,
+  type PartitionFlush,
+  type RejectedRecord,
+  type WindowDelta,
+  type WindowRules,
+} from '../src/shared/protocol.js'
+export type { WindowRules } from '../src/shared/protocol.js'
+import type { RecordIn } from '../src/shared/batch-codec.js'
+import { UTC, type Zone } from '../src/shared/time-zone.js'
 import { isInvalid, parseValue } from './record.js'
 
 // One partition's share of a window actor: its watermark and the deltas since the last
 // flush. Totals live in Postgres (added to, in the transaction that moves the offset), so
 // a window needs no memory here once its delta is flushed: closed windows leave memory
 // at the next flush.
-
-export interface WindowRules {
-  windowMs: number
-  latenessMs: number
-  futureMs: number
-}
 
 /** Start of the tumbling window holding t, aligned to the Unix epoch (also before 1970). */
 export function windowStart(eventMs: number, windowMs: number): number {
@@ -107,14 +109,23 @@ export class PartitionState {
     if (isInvalid(parsed)) return this.reject(r, parsed.reason, parsed.detail)
     const { eventMs } = parsed
     if (eventMs - kafkaTimestampMs > this.rules.futureMs) {
-      return this.reject(r, RejectReason.FUTURE, `event time ${new Date(eventMs).toISOString()} is more than ${this.rules.futureMs / 1000}s after the Kafka timestamp ${isoTime(kafkaTimestampMs)}`)
+      return this.reject(
+        r,
+        RejectReason.FUTURE,
+        `event time ${new Date(eventMs).toISOString()} is more than ${this.rules.futureMs / 1000}s after the Kafka timestamp ${isoTime(kafkaTimestampMs)}`,
+      )
     }
     if (isLate(eventMs, this.watermarkMs, this.rules.windowMs)) {
-      return this.reject(r, RejectReason.LATE, `window ${new Date(windowStart(eventMs, this.rules.windowMs)).toISOString()} closed: watermark ${new Date(this.watermarkMs!).toISOString()}`)
+      return this.reject(
+        r,
+        RejectReason.LATE,
+        `window ${new Date(windowStart(eventMs, this.rules.windowMs)).toISOString()} closed: watermark ${new Date(this.watermarkMs!).toISOString()}`,
+      )
     }
     if (this.maxEventMs === null || eventMs > this.maxEventMs) {
       this.maxEventMs = eventMs
-      if (this.watermarkMs === null || eventMs - this.rules.latenessMs > this.watermarkMs) this.watermarkMs = eventMs - this.rules.latenessMs
+      if (this.watermarkMs === null || eventMs - this.rules.latenessMs > this.watermarkMs)
+        this.watermarkMs = eventMs - this.rules.latenessMs
     }
     const start = windowStart(eventMs, this.rules.windowMs)
     let byCategory = this.deltas.get(start)
@@ -133,7 +144,8 @@ export class PartitionState {
     // Kafka takes any int64 as a producer's timestamp (-9e15 included); Postgres would refuse
     // it in kafka_timestamp and stall every commit, so it is stored clamped and named in detail.
     const storable = Math.min(Math.max(kafkaTimestampMs, MIN_STORABLE_MS), MAX_STORABLE_MS)
-    if (storable !== kafkaTimestampMs) detail += ` (Kafka timestamp ${kafkaTimestampMs} ms is outside what Postgres stores; kafka_timestamp holds ${isoTime(storable)})`
+    if (storable !== kafkaTimestampMs)
+      detail += ` (Kafka timestamp ${kafkaTimestampMs} ms is outside what Postgres stores; kafka_timestamp holds ${isoTime(storable)})`
     // Hashed here, where the bytes already are (rejects are rare); only the first
     // payloadMaxBytes are copied (the batch buffer should not live until the flush), so a
     // stream of 1 MB garbage costs neither memory on the way nor disk in Postgres.

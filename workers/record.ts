@@ -1,6 +1,6 @@
-import { recordOf, type RecordIn } from '../src/batch-codec.js'
-import { RejectReason } from '../src/protocol.js'
-import { UTC, type Zone } from '../src/time-zone.js'
+import { recordOf, type RecordIn } from '../src/shared/batch-codec.js'
+import { RejectReason } from '../src/shared/protocol.js'
+import { UTC, type Zone } from '../src/shared/time-zone.js'
 import { amountCents } from './amount.js'
 import { clip, typeOf, type Invalid } from './invalid.js'
 import { parseTimestamp } from './timestamp.js'
@@ -74,7 +74,8 @@ export function checkCategory(raw: unknown): string | Invalid {
   if (raw.includes('\u0000')) return bad('product_category contains NUL')
   let codePoints = 0
   for (const _ of raw) codePoints++
-  if (codePoints > MAX_CATEGORY_CODE_POINTS) return bad(`product_category has ${codePoints} characters, more than ${MAX_CATEGORY_CODE_POINTS}`)
+  if (codePoints > MAX_CATEGORY_CODE_POINTS)
+    return bad(`product_category has ${codePoints} characters, more than ${MAX_CATEGORY_CODE_POINTS}`)
   return raw
 }
 

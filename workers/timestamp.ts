@@ -1,5 +1,5 @@
-import { RejectReason } from '../src/protocol.js'
-import { offsetMinutes, UTC, type Zone } from '../src/time-zone.js'
+import { RejectReason } from '../src/shared/protocol.js'
+import { offsetMinutes, UTC, type Zone } from '../src/shared/time-zone.js'
 import { clip, typeOf, type Invalid } from './invalid.js'
 
 // The `timestamp` field (CONTRACT "Input"): the subset of Spark 3.5's string-to-timestamp
@@ -42,9 +42,11 @@ function parseTimestampText(raw: unknown, zone: Zone): number | Invalid {
   if (raw === undefined) return bad('timestamp is missing')
   if (typeof raw !== 'string') return bad(`timestamp is ${typeOf(raw)}, not a string`)
   const m = FORM.exec(raw)
-  if (!m) return bad(`timestamp "${clip(raw, 40)}" is not "YYYY-MM-DD hh:mm:ss" or ISO 8601 (T, optional fraction, optional Z/±hh/±hh:mm/±hhmm)`)
+  if (!m)
+    return bad(`timestamp "${clip(raw, 40)}" is not "YYYY-MM-DD hh:mm:ss" or ISO 8601 (T, optional fraction, optional Z/±hh/±hh:mm/±hhmm)`)
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number]
-  if (year < 1 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return bad(`timestamp "${raw}" is not a calendar date`)
+  if (year < 1 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month))
+    return bad(`timestamp "${raw}" is not a calendar date`)
   if (hour > 23 || minute > 59 || second > 59) return bad(`timestamp "${raw}" is not a time of day`)
   // Truncated, never rounded: .9999 stays in its second (and its window).
   const millis = m[7] ? Number(m[7].slice(0, 3).padEnd(3, '0')) : 0

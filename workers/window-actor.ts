@@ -1,26 +1,14 @@
 import { workerData } from 'node:worker_threads'
-import { BatchReader } from '../src/batch-codec.js'
-import { ActorTask, type ActorMessage, type Flush, type PartitionFlush } from '../src/protocol.js'
-import { faultCounter } from './faults.js'
-import { PartitionState, type WindowRules } from './partition-state.js'
-import { reportThreadStats } from '../src/thread-stats.js'
-import { parseZone } from '../src/time-zone.js'
+import { BatchReader } from '../src/shared/batch-codec.js'
+import { ActorTask, type ActorData, type ActorMessage, type Flush, type PartitionFlush, type WindowRules } from '../src/shared/protocol.js'
+import { faultCounter } from '../src/shared/faults.js'
+import { PartitionState } from './partition-state.js'
+import { reportThreadStats } from '../src/shared/thread-stats.js'
+import { parseZone } from '../src/shared/time-zone.js'
 
 // A window actor: owns the window state of the partitions the supervisor assigned to it.
 // It runs alone in its own single-thread piscina pool, so its tasks arrive in order and
 // the state below is never shared.
-
-export interface ActorData extends WindowRules {
-  /** This actor's index; its fault role is `actor<index>`. */
-  index: number
-  faults: string
-  /** REJECTED_PAYLOAD_MAX_BYTES: bytes of a rejected value kept. */
-  rejectedPayloadMaxBytes: number
-  /** One Int32 shared with the supervisor: set once the injected fault has fired. */
-  faultFired: SharedArrayBuffer
-  /** TIMESTAMP_DEFAULT_ZONE, as validated at start (an IANA name or a fixed offset). */
-  timestampDefaultZone: string
-}
 
 const data = workerData as ActorData
 const rules: WindowRules = { windowMs: data.windowMs, latenessMs: data.latenessMs, futureMs: data.futureMs }
@@ -33,7 +21,19 @@ const partitions = new Map<number, PartitionState>()
 export default function handle(msg: ActorMessage): Flush | number | null {
   switch (msg.type) {
     case ActorTask.ASSIGN:
-      partitions.set(msg.partition, new PartitionState(msg.partition, msg.epoch, Number(msg.nextOffset), msg.maxEventMs, msg.idleWatermarkMs, rules, zone, data.rejectedPayloadMaxBytes))
+      partitions.set(
+        msg.partition,
+        new PartitionState(
+          msg.partition,
+          msg.epoch,
+          Number(msg.nextOffset),
+          msg.maxEventMs,
+          msg.idleWatermarkMs,
+          rules,
+          zone,
+          data.rejectedPayloadMaxBytes,
+        ),
+      )
       return null
     case ActorTask.BATCH: {
       fault('batch')

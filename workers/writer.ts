@@ -3,13 +3,25 @@ import { pipeline } from 'node:stream/promises'
 import { workerData } from 'node:worker_threads'
 import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
-import { log } from '../src/log.js'
-import { pgErrorKind, sqlState } from '../src/pg-errors.js'
-import { ThreadCounter, type AdvancedPartition, type CommitResult, type CommitTask, type CommittedPartition, type CommittedRow, type PartitionFailure, type PartitionFlush, type RejectedRecord, type RejectReason } from '../src/protocol.js'
-import { retry } from '../src/retry.js'
-import { faultCounter } from './faults.js'
+import { log } from '../src/shared/log.js'
+import { pgErrorKind, sqlState } from '../src/shared/pg-errors.js'
+import {
+  ThreadCounter,
+  type AdvancedPartition,
+  type CommitResult,
+  type CommitTask,
+  type CommittedPartition,
+  type CommittedRow,
+  type PartitionFailure,
+  type PartitionFlush,
+  type RejectedRecord,
+  type RejectReason,
+  type WriterData,
+} from '../src/shared/protocol.js'
+import { retry } from '../src/shared/retry.js'
+import { faultCounter } from '../src/shared/faults.js'
 import { idleAdvances, lowWatermark, type PartitionProgress } from './finality.js'
-import { countInThread, reportThreadStats } from '../src/thread-stats.js'
+import { countInThread, reportThreadStats } from '../src/shared/thread-stats.js'
 
 // The batching writer: turns the flushes of all actors into ONE Postgres transaction that
 // adds their deltas to category_sales, stores their rejected records and moves their
@@ -22,16 +34,6 @@ import { countInThread, reportThreadStats } from '../src/thread-stats.js'
 
 /** The channel of the NOTIFY sent by a transaction that closed windows (CONTRACT "Window semantics"). */
 export const WINDOWS_CLOSED_CHANNEL = 'tumbler_windows_closed'
-
-export interface WriterData {
-  databaseUrl: string
-  windowMs: number
-  /** LATENESS_SECONDS in ms: a partition's watermark is its largest event time minus this. */
-  latenessMs: number
-  faults: string
-  /** One Int32 shared with the supervisor: set once the injected fault has fired. */
-  faultFired: SharedArrayBuffer
-}
 
 const data = workerData as WriterData
 const fault = faultCounter(data.faults, 'writer', new Int32Array(data.faultFired))
@@ -76,7 +78,7 @@ export default async function commit(task: CommitTask): Promise<CommitResult> {
   // Postgres away, slow, deadlocked: the same work is retried after a rollback; the caller's
   // in-flight bound pauses the consumer meanwhile. An unknown outcome (connection lost during
   // COMMIT) is safe to retry: if it did commit, the fence refuses the repeat. A deterministic
-  // refusal (src/pg-errors.ts) ends the loop at once.
+  // refusal (src/shared/pg-errors.ts) ends the loop at once.
   const attempt = async (flushes: PartitionFlush[]): Promise<Committed> => {
     const { value } = await retry(
       () => {
@@ -109,11 +111,19 @@ export default async function commit(task: CommitTask): Promise<CommitResult> {
  * one category, a total one partition's delta pushes past the column): those are reported
  * as failed, the others are committed. Each partition is tried once more here, never in a loop.
  */
-async function isolate(flushes: PartitionFlush[], refusal: unknown, attempt: (flushes: PartitionFlush[]) => Promise<Committed>): Promise<Committed> {
+async function isolate(
+  flushes: PartitionFlush[],
+  refusal: unknown,
+  attempt: (flushes: PartitionFlush[]) => Promise<Committed>,
+): Promise<Committed> {
   const byPartition = new Map<number, PartitionFlush[]>()
   for (const f of flushes) byPartition.set(f.partition, [...(byPartition.get(f.partition) ?? []), f])
   const partitions = [...byPartition.keys()].sort((a, b) => a - b)
-  log.error('Postgres refused the commit (not retried); committing each partition alone to find the ones it refuses', { partitions, sqlstate: sqlState(refusal), error: refusal as Error })
+  log.error('Postgres refused the commit (not retried); committing each partition alone to find the ones it refuses', {
+    partitions,
+    sqlstate: sqlState(refusal),
+    error: refusal as Error,
+  })
   const results: Committed[] = []
   const failed: PartitionFailure[] = []
   for (const partition of partitions) {
@@ -123,7 +133,13 @@ async function isolate(flushes: PartitionFlush[], refusal: unknown, attempt: (fl
       if (partitions.length === 1) throw refusal
       results.push(await attempt(own))
     } catch (err) {
-      const failure: PartitionFailure = { partition, epoch: own.at(-1)!.epoch, fromOffset: own[0]!.fromOffset, sqlstate: sqlState(err) ?? '?????', message: (err as Error).message }
+      const failure: PartitionFailure = {
+        partition,
+        epoch: own.at(-1)!.epoch,
+        fromOffset: own[0]!.fromOffset,
+        sqlstate: sqlState(err) ?? '?????',
+        message: (err as Error).message,
+      }
       log.error('partition failed: Postgres refuses its commit', { ...failure, error: err as Error })
       failed.push(failure)
     }
@@ -141,7 +157,10 @@ async function isolate(flushes: PartitionFlush[], refusal: unknown, attempt: (fl
     counted: results.reduce((n, r) => n + r.counted, 0),
     appendTimes: results.flatMap((r) => r.appendTimes),
     advanced: results.flatMap((r) => r.advanced),
-    lowWatermarkMs: results.reduce<number | null>((low, r) => (r.lowWatermarkMs === null ? low : Math.max(low ?? r.lowWatermarkMs, r.lowWatermarkMs)), null),
+    lowWatermarkMs: results.reduce<number | null>(
+      (low, r) => (r.lowWatermarkMs === null ? low : Math.max(low ?? r.lowWatermarkMs, r.lowWatermarkMs)),
+      null,
+    ),
     closedWindows: [...new Set(results.flatMap((r) => r.closedWindows))].sort((a, b) => a - b),
   }
 }
@@ -164,10 +183,19 @@ function groupFlushes(flushes: PartitionFlush[]): Group[] {
     const key = `${f.partition}:${f.epoch}`
     const g = groups.get(key)
     if (!g) {
-      groups.set(key, { partition: f.partition, epoch: f.epoch, fromOffset: f.fromOffset, nextOffset: f.nextOffset, maxEventMs: f.maxEventMs, idleWatermarkMs: f.idleWatermarkMs, flushes: [f] })
+      groups.set(key, {
+        partition: f.partition,
+        epoch: f.epoch,
+        fromOffset: f.fromOffset,
+        nextOffset: f.nextOffset,
+        maxEventMs: f.maxEventMs,
+        idleWatermarkMs: f.idleWatermarkMs,
+        flushes: [f],
+      })
       continue
     }
-    if (g.nextOffset !== f.fromOffset) throw new Error(`flushes of partition ${f.partition} do not chain: ${g.nextOffset} then ${f.fromOffset}`)
+    if (g.nextOffset !== f.fromOffset)
+      throw new Error(`flushes of partition ${f.partition} do not chain: ${g.nextOffset} then ${f.fromOffset}`)
     g.nextOffset = f.nextOffset
     if (f.maxEventMs !== null && (g.maxEventMs === null || f.maxEventMs > g.maxEventMs)) g.maxEventMs = f.maxEventMs
     g.flushes.push(f)
@@ -201,15 +229,27 @@ async function transaction(c: pg.Client, task: CommitTask, flushes: PartitionFlu
     await copyRows(
       c,
       'COPY stage_sales (partition, epoch, window_start_ms, category, cents, cnt) FROM STDIN',
-      groups.flatMap((g) => g.flushes.flatMap((f) => f.deltas.map((d) => `${g.partition}\t${g.epoch}\t${d.windowStartMs}\t${copyText(d.category)}\t${d.cents}\t${d.count}\n`))),
+      groups.flatMap((g) =>
+        g.flushes.flatMap((f) =>
+          f.deltas.map((d) => `${g.partition}\t${g.epoch}\t${d.windowStartMs}\t${copyText(d.category)}\t${d.cents}\t${d.count}\n`),
+        ),
+      ),
     )
   }
   const rejectedLines = groups.flatMap((g) =>
     g.flushes.flatMap((f) =>
-      f.rejected.map((r) => `${g.partition}\t${g.epoch}\t${r.offset}\t${r.reason}\t${copyText(r.detail)}\t${copyBytea(r.payload)}\t${r.payloadBytes ?? '\\N'}\t${copyBytea(r.payloadSha256)}\t${Math.trunc(r.kafkaTimestampMs)}\n`),
+      f.rejected.map(
+        (r) =>
+          `${g.partition}\t${g.epoch}\t${r.offset}\t${r.reason}\t${copyText(r.detail)}\t${copyBytea(r.payload)}\t${r.payloadBytes ?? '\\N'}\t${copyBytea(r.payloadSha256)}\t${Math.trunc(r.kafkaTimestampMs)}\n`,
+      ),
     ),
   )
-  if (rejectedLines.length > 0) await copyRows(c, 'COPY stage_rejected (partition, epoch, "offset", reason, detail, payload, payload_bytes, payload_sha256, kafka_timestamp_ms) FROM STDIN', rejectedLines)
+  if (rejectedLines.length > 0)
+    await copyRows(
+      c,
+      'COPY stage_rejected (partition, epoch, "offset", reason, detail, payload, payload_bytes, payload_sha256, kafka_timestamp_ms) FROM STDIN',
+      rejectedLines,
+    )
   // The topic's lock first: it serialises the writers of all supervisors of the topic, so the
   // progress rows read below are the committed state of every partition (what the low
   // watermark and the idle advances are computed from). Nothing before it takes a lock, and
@@ -227,9 +267,20 @@ async function transaction(c: pg.Client, task: CommitTask, flushes: PartitionFlu
   for (const g of groups) {
     const row = stored.get(g.partition)
     if (!row) fenced.push({ partition: g.partition, epoch: g.epoch, reason: 'partition was never claimed' })
-    else if (row.epoch !== g.epoch) fenced.push({ partition: g.partition, epoch: g.epoch, reason: `stale epoch ${g.epoch}, owner holds ${row.epoch}` })
-    else if (row.next_offset !== g.fromOffset) fenced.push({ partition: g.partition, epoch: g.epoch, reason: `flush starts at ${g.fromOffset}, stored next offset is ${row.next_offset}` })
-    else if (row.idle_watermark_ms !== msText(g.idleWatermarkMs)) fenced.push({ partition: g.partition, epoch: g.epoch, reason: `idle advance to ${row.idle_watermark_ms} committed after these records were judged against ${g.idleWatermarkMs}` })
+    else if (row.epoch !== g.epoch)
+      fenced.push({ partition: g.partition, epoch: g.epoch, reason: `stale epoch ${g.epoch}, owner holds ${row.epoch}` })
+    else if (row.next_offset !== g.fromOffset)
+      fenced.push({
+        partition: g.partition,
+        epoch: g.epoch,
+        reason: `flush starts at ${g.fromOffset}, stored next offset is ${row.next_offset}`,
+      })
+    else if (row.idle_watermark_ms !== msText(g.idleWatermarkMs))
+      fenced.push({
+        partition: g.partition,
+        epoch: g.epoch,
+        reason: `idle advance to ${row.idle_watermark_ms} committed after these records were judged against ${g.idleWatermarkMs}`,
+      })
     else accepted.push(g)
   }
 
@@ -260,7 +311,9 @@ async function transaction(c: pg.Client, task: CommitTask, flushes: PartitionFlu
   let rows: CommittedRow[] = []
   if (sums.size > 0) {
     // Sorted so that concurrent writers (other supervisors) lock rows in one order.
-    const sorted = [...sums.values()].sort((a, b) => a.windowStartMs - b.windowStartMs || (a.category < b.category ? -1 : a.category > b.category ? 1 : 0))
+    const sorted = [...sums.values()].sort(
+      (a, b) => a.windowStartMs - b.windowStartMs || (a.category < b.category ? -1 : a.category > b.category ? 1 : 0),
+    )
     // bench/upsert.ts: a multi-row INSERT over unnest() arrays takes half the time of COPY +
     // INSERT…SELECT for the usual few dozen rows; COPY wins from about a thousand rows on.
     let source = `(SELECT window_start_ms, category, sum(cents) AS cents, sum(cnt) AS cnt FROM stage_sales
@@ -268,7 +321,13 @@ async function transaction(c: pg.Client, task: CommitTask, flushes: PartitionFlu
     let params: unknown[] = [data.windowMs, accepted.map((g) => g.partition), accepted.map((g) => g.epoch)]
     if (!copySales) {
       source = 'unnest($2::bigint[], $3::text[], $4::numeric[], $5::bigint[]) AS v(window_start_ms, category, cents, cnt)'
-      params = [data.windowMs, sorted.map((s) => s.windowStartMs), sorted.map((s) => s.category), sorted.map((s) => s.cents.toString()), sorted.map((s) => s.count)]
+      params = [
+        data.windowMs,
+        sorted.map((s) => s.windowStartMs),
+        sorted.map((s) => s.category),
+        sorted.map((s) => s.cents.toString()),
+        sorted.map((s) => s.count),
+      ]
     }
     const res = await c.query<{ window_start_ms: string; category: string; total_sales: string; transaction_count: string }>(
       `INSERT INTO category_sales AS c (window_start, window_end, category, total_sales, transaction_count, updated_at)
@@ -283,7 +342,12 @@ async function transaction(c: pg.Client, task: CommitTask, flushes: PartitionFlu
        RETURNING (extract(epoch FROM window_start) * 1000)::bigint AS window_start_ms, category, total_sales::text, transaction_count`,
       params,
     )
-    rows = res.rows.map((r) => ({ windowStartMs: Number(r.window_start_ms), category: r.category, totalSales: r.total_sales, transactionCount: r.transaction_count }))
+    rows = res.rows.map((r) => ({
+      windowStartMs: Number(r.window_start_ms),
+      category: r.category,
+      totalSales: r.total_sales,
+      transactionCount: r.transaction_count,
+    }))
   }
   if (rejected.length > 0) {
     await c.query(
@@ -307,8 +371,25 @@ async function transaction(c: pg.Client, task: CommitTask, flushes: PartitionFlu
   const { advanced, lowWatermarkMs, closedWindows } = await finality(c, task, accepted, stored)
   await c.query('COMMIT')
   fault('commit') // test hook: dying here leaves the main thread not knowing the outcome
-  const committed: CommittedPartition[] = accepted.map((g) => ({ partition: g.partition, epoch: g.epoch, nextOffset: g.nextOffset, maxEventMs: g.maxEventMs }))
-  return { committed, fenced, failed: [], rows, rejected: rejected.length, rejectedByReason, counted, appendTimes: [...appendTimes], advanced, lowWatermarkMs, closedWindows }
+  const committed: CommittedPartition[] = accepted.map((g) => ({
+    partition: g.partition,
+    epoch: g.epoch,
+    nextOffset: g.nextOffset,
+    maxEventMs: g.maxEventMs,
+  }))
+  return {
+    committed,
+    fenced,
+    failed: [],
+    rows,
+    rejected: rejected.length,
+    rejectedByReason,
+    counted,
+    appendTimes: [...appendTimes],
+    advanced,
+    lowWatermarkMs,
+    closedWindows,
+  }
 }
 
 interface ProgressRow {
@@ -334,7 +415,12 @@ const TOPIC_LOCK_CLASS = 0x746d626c
  * stores it and closes every open row whose window ends at or before it, with one NOTIFY.
  * Runs under the topic's lock: the rows it reads are every partition's committed state.
  */
-async function finality(c: pg.Client, task: CommitTask, accepted: Group[], locked: Map<number, ProgressRow>): Promise<{ advanced: AdvancedPartition[]; lowWatermarkMs: number | null; closedWindows: number[] }> {
+async function finality(
+  c: pg.Client,
+  task: CommitTask,
+  accepted: Group[],
+  locked: Map<number, ProgressRow>,
+): Promise<{ advanced: AdvancedPartition[]; lowWatermarkMs: number | null; closedWindows: number[] }> {
   // The stored low watermark, with the rows of the partitions this commit did not lock (one row with nulls if none).
   const { rows: read } = await c.query<ProgressRow & { stored_low: string | null }>(
     `SELECT t.stored_low, p.partition, p.epoch, p.next_offset, p.max_event_ms, p.idle_watermark_ms, p.idle_from_offset
@@ -347,14 +433,26 @@ async function finality(c: pg.Client, task: CommitTask, accepted: Group[], locke
   // Every partition's row as this transaction leaves it.
   const state = new Map<number, PartitionProgress & { epoch: string }>()
   for (const r of [...locked.values(), ...others]) {
-    state.set(r.partition, { partition: r.partition, epoch: r.epoch, nextOffset: r.next_offset, maxEventMs: msOf(r.max_event_ms), idleWatermarkMs: msOf(r.idle_watermark_ms), idleFromOffset: r.idle_from_offset })
+    state.set(r.partition, {
+      partition: r.partition,
+      epoch: r.epoch,
+      nextOffset: r.next_offset,
+      maxEventMs: msOf(r.max_event_ms),
+      idleWatermarkMs: msOf(r.idle_watermark_ms),
+      idleFromOffset: r.idle_from_offset,
+    })
   }
   for (const g of accepted) Object.assign(state.get(g.partition)!, { nextOffset: g.nextOffset, maxEventMs: g.maxEventMs })
   // An idle report counts while its owner still holds the partition at that position.
   const idle = task.idle.filter((i) => state.get(i.partition)?.epoch === i.epoch && state.get(i.partition)!.nextOffset === i.offset)
   for (const i of idle) state.get(i.partition)!.idleFromOffset = i.offset
   const rows = [...state.values()]
-  const raised = idleAdvances(rows, idle.map((i) => i.partition), task.partitionCount, data.latenessMs)
+  const raised = idleAdvances(
+    rows,
+    idle.map((i) => i.partition),
+    task.partitionCount,
+    data.latenessMs,
+  )
   const advanced: AdvancedPartition[] = []
   const changed = idle.filter((i) => raised.has(i.partition) || locked.get(i.partition)!.idle_from_offset !== i.offset)
   for (const i of idle) {
@@ -368,7 +466,12 @@ async function finality(c: pg.Client, task: CommitTask, accepted: Group[], locke
       `UPDATE tumbler_progress p SET idle_from_offset = v.idle_from_offset, idle_watermark_ms = GREATEST(p.idle_watermark_ms, v.idle_watermark_ms)
          FROM unnest($2::int[], $3::bigint[], $4::bigint[]) AS v(partition, idle_from_offset, idle_watermark_ms)
         WHERE p.topic = $1 AND p.partition = v.partition`,
-      [task.topic, changed.map((i) => i.partition), changed.map((i) => i.offset), changed.map((i) => msText(raised.get(i.partition) ?? null))],
+      [
+        task.topic,
+        changed.map((i) => i.partition),
+        changed.map((i) => i.offset),
+        changed.map((i) => msText(raised.get(i.partition) ?? null)),
+      ],
     )
   }
 
@@ -391,7 +494,10 @@ async function finality(c: pg.Client, task: CommitTask, accepted: Group[], locke
   const closedWindows = closed.map((r) => Number(r.window_start_ms))
   if (closed.length > 0) {
     // One NOTIFY per closing transaction, delivered when it commits: every window in [windowStart, windowEnd) with rows is final now.
-    const payload = { windowStart: new Date(closedWindows[0]!).toISOString(), windowEnd: new Date(Number(closed.at(-1)!.window_end_ms)).toISOString() }
+    const payload = {
+      windowStart: new Date(closedWindows[0]!).toISOString(),
+      windowEnd: new Date(Number(closed.at(-1)!.window_end_ms)).toISOString(),
+    }
     await c.query('SELECT pg_notify($1, $2)', [WINDOWS_CLOSED_CHANNEL, JSON.stringify(payload)])
   }
   return { advanced, lowWatermarkMs: computed, closedWindows }

@@ -2,7 +2,7 @@
 // test: good records, late and future ones, and malformed records of many kinds.
 import type { Produced } from './harness.js'
 import { rng } from '../../bench/rng.js'
-import { seedTimestamp } from '../../src/transactions.js'
+import { seedTimestamp } from '../../src/producer/transactions.js'
 
 export const WINDOW_MS = 60_000
 export const LATENESS_MS = 60_000
@@ -20,15 +20,42 @@ export const MALFORMED: { kind: string; reason: string; value: (ts: string) => B
   { kind: 'json string', reason: 'not_object', value: () => '"Electronics"' },
   { kind: 'json null', reason: 'not_object', value: () => 'null' },
   { kind: 'missing category', reason: 'invalid_category', value: (ts) => JSON.stringify({ amount: 10, timestamp: ts }) },
-  { kind: 'category too long', reason: 'invalid_category', value: (ts) => JSON.stringify({ product_category: 'x'.repeat(51), amount: 10, timestamp: ts }) },
-  { kind: 'amount as string', reason: 'invalid_amount', value: (ts) => JSON.stringify({ product_category: 'Home', amount: '10.50', timestamp: ts }) },
-  { kind: 'negative amount', reason: 'invalid_amount', value: (ts) => JSON.stringify({ product_category: 'Home', amount: -1, timestamp: ts }) },
-  { kind: 'three decimals', reason: 'invalid_amount', value: (ts) => JSON.stringify({ product_category: 'Home', amount: 10.005, timestamp: ts }) },
-  { kind: 'amount too large', reason: 'invalid_amount', value: (ts) => JSON.stringify({ product_category: 'Home', amount: 1e9, timestamp: ts }) },
-  { kind: 'impossible date', reason: 'invalid_timestamp', value: () => JSON.stringify({ product_category: 'Home', amount: 10, timestamp: '2026-02-30 10:00:00' }) },
-  { kind: 'timestamp as number', reason: 'invalid_timestamp', value: () => JSON.stringify({ product_category: 'Home', amount: 10, timestamp: 1764000000 }) },
+  {
+    kind: 'category too long',
+    reason: 'invalid_category',
+    value: (ts) => JSON.stringify({ product_category: 'x'.repeat(51), amount: 10, timestamp: ts }),
+  },
+  {
+    kind: 'amount as string',
+    reason: 'invalid_amount',
+    value: (ts) => JSON.stringify({ product_category: 'Home', amount: '10.50', timestamp: ts }),
+  },
+  {
+    kind: 'negative amount',
+    reason: 'invalid_amount',
+    value: (ts) => JSON.stringify({ product_category: 'Home', amount: -1, timestamp: ts }),
+  },
+  {
+    kind: 'three decimals',
+    reason: 'invalid_amount',
+    value: (ts) => JSON.stringify({ product_category: 'Home', amount: 10.005, timestamp: ts }),
+  },
+  {
+    kind: 'amount too large',
+    reason: 'invalid_amount',
+    value: (ts) => JSON.stringify({ product_category: 'Home', amount: 1e9, timestamp: ts }),
+  },
+  {
+    kind: 'impossible date',
+    reason: 'invalid_timestamp',
+    value: () => JSON.stringify({ product_category: 'Home', amount: 10, timestamp: '2026-02-30 10:00:00' }),
+  },
+  {
+    kind: 'timestamp as number',
+    reason: 'invalid_timestamp',
+    value: () => JSON.stringify({ product_category: 'Home', amount: 10, timestamp: 1764000000 }),
+  },
 ]
-
 
 export interface Truth {
   /** "windowStartMs|category" → { cents, count } */
@@ -77,7 +104,19 @@ export function makeDataset(partitions: number, perPartition: number, seed = 42,
       const cents = r < 0.1 ? 10 : r < 0.2 ? 20 : r < 0.25 ? 99_999 : 1000 + Math.floor(random() * 99_000)
       const amount = cents / 100
       const ts = i % 3 === 0 ? new Date(eventMs).toISOString() : seedTimestamp(eventMs)
-      q.push({ partition: p, value: JSON.stringify({ transaction_id: `${p}-${i}`, user_id: 'user_1', product_category: category, product_name: 'x', amount, timestamp: ts, payment_method: 'paypal' }), timestampMs: kafkaTs })
+      q.push({
+        partition: p,
+        value: JSON.stringify({
+          transaction_id: `${p}-${i}`,
+          user_id: 'user_1',
+          product_category: category,
+          product_name: 'x',
+          amount,
+          timestamp: ts,
+          payment_method: 'paypal',
+        }),
+        timestampMs: kafkaTs,
+      })
       m.push({ category, cents, eventMs })
     }
     queues.push(q)

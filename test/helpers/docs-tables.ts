@@ -35,7 +35,12 @@ export interface TimestampRow {
 }
 
 export function timestampTable(): TimestampRow[] {
-  return table('timestamp-table').map(([json, zone, instant, why]) => ({ json: json!, zone: zone!, instant: instant === 'refused' ? null : instant!, why: why! }))
+  return table('timestamp-table').map(([json, zone, instant, why]) => ({
+    json: json!,
+    zone: zone!,
+    instant: instant === 'refused' ? null : instant!,
+    why: why!,
+  }))
 }
 
 export interface AmountRow {

@@ -4,7 +4,7 @@
 // the closed set must follow.
 import pg from 'pg'
 import type { Test } from 'tap'
-import { ensureDatabase, migrate } from '../../src/db.js'
+import { ensureDatabase, migrate } from '../../src/postgres/schema.js'
 import { query, waitFor } from './harness.js'
 
 type Assert = Pick<Test, 'equal' | 'same' | 'ok'>
@@ -35,7 +35,10 @@ export async function watchClosedRows(url: string): Promise<void> {
 
 /** Every change the trigger of watchClosedRows saw, as text (empty when the contract held). */
 export async function closedRowChanges(url: string): Promise<string[]> {
-  const rows = await query<{ op: string; old_row: string; new_row: string | null }>(url, 'SELECT op, old_row, new_row FROM closed_row_changes ORDER BY at')
+  const rows = await query<{ op: string; old_row: string; new_row: string | null }>(
+    url,
+    'SELECT op, old_row, new_row FROM closed_row_changes ORDER BY at',
+  )
   return rows.map((r) => `${r.op} ${r.old_row} -> ${r.new_row}`)
 }
 
@@ -57,7 +60,12 @@ export async function finalityState(url: string, topic: string): Promise<Finalit
             (SELECT count(*) FROM category_sales WHERE closed_at IS NULL)::text AS open`,
     [topic],
   )
-  return { lowWatermarkMs: r!.low === null ? null : Number(r!.low), maxEventMs: r!.max === null ? null : Number(r!.max), closedRows: Number(r!.closed), openRows: Number(r!.open) }
+  return {
+    lowWatermarkMs: r!.low === null ? null : Number(r!.low),
+    maxEventMs: r!.max === null ? null : Number(r!.max),
+    closedRows: Number(r!.closed),
+    openRows: Number(r!.open),
+  }
 }
 
 /**
@@ -65,7 +73,13 @@ export async function finalityState(url: string, topic: string): Promise<Finalit
  * the highest one (the idle advance), so the low watermark becomes the largest event time
  * seen minus the lateness. Waits for that, then checks the closed set follows it exactly.
  */
-export async function assertQuietTopicFinal(t: Assert, url: string, topic: string, latenessMs: number, timeoutMs = 60_000): Promise<FinalityState> {
+export async function assertQuietTopicFinal(
+  t: Assert,
+  url: string,
+  topic: string,
+  latenessMs: number,
+  timeoutMs = 60_000,
+): Promise<FinalityState> {
   const s = await waitFor(
     async () => {
       const s = await finalityState(url, topic)
@@ -82,7 +96,11 @@ export async function assertQuietTopicFinal(t: Assert, url: string, topic: strin
       WHERE (closed_at IS NOT NULL) <> (window_end <= 'epoch'::timestamptz + $1::bigint * interval '1 millisecond') LIMIT 10`,
     [s.lowWatermarkMs],
   )
-  t.same(wrong.map((r) => `${r.w.toISOString()} ${r.category} closed=${r.closed}`), [], 'a row is closed exactly when its window ends at or before the low watermark')
+  t.same(
+    wrong.map((r) => `${r.w.toISOString()} ${r.category} closed=${r.closed}`),
+    [],
+    'a row is closed exactly when its window ends at or before the low watermark',
+  )
   const [late] = await query<{ n: string }>(url, 'SELECT count(*)::text AS n FROM category_sales WHERE closed_at < updated_at')
   t.equal(late!.n, '0', 'no row was updated after it was closed')
   return s

@@ -28,17 +28,30 @@ export async function sharing(sups: Supervisor[]): Promise<(number[] | null)[]> 
  * Returns the shares; whether they are disjoint is for the caller to check, unless
  * `disjoint` makes it part of the wait (a thawed zombie lists partitions it lost).
  */
-export async function waitStableSharing(sups: Supervisor[], partitions: number, what: string, timeoutMs = 120_000, disjoint = false): Promise<number[][]> {
+export async function waitStableSharing(
+  sups: Supervisor[],
+  partitions: number,
+  what: string,
+  timeoutMs = 120_000,
+  disjoint = false,
+): Promise<number[][]> {
   const deadline = Date.now() + timeoutMs
   let previous = ''
   for (;;) {
     const dead = sups.findIndex((s) => s.proc.exitCode !== null || s.proc.signalCode !== null)
-    if (dead >= 0) throw new Error(`supervisor ${dead} exited (${sups[dead]!.proc.exitCode ?? sups[dead]!.proc.signalCode}) while waiting for ${what}`)
+    if (dead >= 0)
+      throw new Error(`supervisor ${dead} exited (${sups[dead]!.proc.exitCode ?? sups[dead]!.proc.signalCode}) while waiting for ${what}`)
     const shares = await sharing(sups)
     const key = JSON.stringify(shares)
     const covered = new Set(shares.flatMap((s) => s ?? []))
     const held = shares.reduce((n, s) => n + (s?.length ?? 0), 0)
-    if (shares.every((s) => s !== null && s.length > 0) && covered.size === partitions && (!disjoint || held === partitions) && key === previous) return shares as number[][]
+    if (
+      shares.every((s) => s !== null && s.length > 0) &&
+      covered.size === partitions &&
+      (!disjoint || held === partitions) &&
+      key === previous
+    )
+      return shares as number[][]
     previous = key
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last shares ${key}`)
     await new Promise((r) => setTimeout(r, 250))
@@ -48,7 +61,11 @@ export async function waitStableSharing(sups: Supervisor[], partitions: number, 
 /** tumbler_progress per partition: owner (host:pid:id), epoch, next offset. */
 export async function progressRows(url: string, topic: string): Promise<Map<number, { owner: string; epoch: string; nextOffset: string }>> {
   try {
-    const rows = await query<{ partition: number; owner: string; epoch: string; next_offset: string }>(url, 'SELECT partition, owner, epoch, next_offset FROM tumbler_progress WHERE topic = $1', [topic])
+    const rows = await query<{ partition: number; owner: string; epoch: string; next_offset: string }>(
+      url,
+      'SELECT partition, owner, epoch, next_offset FROM tumbler_progress WHERE topic = $1',
+      [topic],
+    )
     return new Map(rows.map((r) => [r.partition, { owner: r.owner, epoch: r.epoch, nextOffset: r.next_offset }]))
   } catch {
     return new Map() // the database or the table is not there yet
@@ -71,7 +88,9 @@ export async function producePaced(topic: string, records: Produced[], perSecond
     for (let i = 0; i < records.length; i += chunk) {
       const due = started + (i / perSecond) * 1000
       if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()))
-      const messages: Message[] = records.slice(i, i + chunk).map((r) => ({ partition: r.partition, value: r.value as Buffer | string | null, timestamp: String(r.timestampMs) }))
+      const messages: Message[] = records
+        .slice(i, i + chunk)
+        .map((r) => ({ partition: r.partition, value: r.value as Buffer | string | null, timestamp: String(r.timestampMs) }))
       await producer.send({ topic, acks: -1, messages })
       sent.n += messages.length
     }

@@ -65,7 +65,11 @@ export function databaseFor(t: Teardown): { name: string; url: string } {
   return { name, url: `postgresql://postgres@127.0.0.1:5432/${name}` }
 }
 
-export async function query<R extends pg.QueryResultRow = Record<string, unknown>>(url: string, sql: string, params: unknown[] = []): Promise<R[]> {
+export async function query<R extends pg.QueryResultRow = Record<string, unknown>>(
+  url: string,
+  sql: string,
+  params: unknown[] = [],
+): Promise<R[]> {
   const c = new pg.Client({ connectionString: url })
   await c.connect()
   try {
@@ -88,7 +92,9 @@ export async function produce(topic: string, records: Produced[], chunk = 5000, 
   await producer.connect()
   try {
     for (let i = 0; i < records.length; i += chunk) {
-      const messages: Message[] = records.slice(i, i + chunk).map((r) => ({ partition: r.partition, value: r.value as Buffer | string | null, timestamp: String(r.timestampMs) }))
+      const messages: Message[] = records
+        .slice(i, i + chunk)
+        .map((r) => ({ partition: r.partition, value: r.value as Buffer | string | null, timestamp: String(r.timestampMs) }))
       await producer.send({ topic, acks: -1, messages })
     }
   } finally {
@@ -122,7 +128,12 @@ export interface Supervisor {
  * Starts `node dist/supervisor.js` with the given environment; logs go to test-artifacts/.
  * `nice` lowers its CPU priority (the overload test: producers outrun it on a small machine).
  */
-export async function startSupervisor(t: Teardown, env: Record<string, string>, logName: string, opts: { nice?: number } = {}): Promise<Supervisor> {
+export async function startSupervisor(
+  t: Teardown,
+  env: Record<string, string>,
+  logName: string,
+  opts: { nice?: number } = {},
+): Promise<Supervisor> {
   // A restart test passes the previous run's HTTP_PORT: pages reconnect to the same address.
   const port = env.HTTP_PORT ? Number(env.HTTP_PORT) : await freePort()
   mkdirSync(ARTIFACTS, { recursive: true })
@@ -171,7 +182,9 @@ export async function startSupervisor(t: Teardown, env: Record<string, string>, 
 /** Sum of next_offset over the topic's partitions as stored by tumbler. */
 export async function committedRecords(url: string, topic: string): Promise<number> {
   try {
-    const rows = await query<{ n: string | null }>(url, 'SELECT sum(next_offset)::text AS n FROM tumbler_progress WHERE topic = $1', [topic])
+    const rows = await query<{ n: string | null }>(url, 'SELECT sum(next_offset)::text AS n FROM tumbler_progress WHERE topic = $1', [
+      topic,
+    ])
     return Number(rows[0]?.n ?? 0)
   } catch {
     return 0 // database or table not there yet

@@ -2,7 +2,7 @@
 // given (window, category) with given cents, or rejected with a given reason. The corpus
 // is one partition's stream in this order: watermark-sensitive cases (old years, late,
 // future) are placed where their outcome is decided by the cases before them.
-import { seedTimestamp } from '../../src/transactions.js'
+import { seedTimestamp } from '../../src/producer/transactions.js'
 
 export const WINDOW_MS = 60_000
 /** The window most valid cases fall into; every counted event stays below T0 + 120 s, so it stays open. */
@@ -46,11 +46,20 @@ const MB = 1_000_000 // Kafka's default message.max.bytes is 1 MiB + 12: the rec
 
 export function hostileCorpus(): HostileCase[] {
   const c: HostileCase[] = []
-  const add = (kind: string, value: Buffer | null, expect: Outcome, kafkaTsMs?: number) => c.push({ kind, value, expect, ...(kafkaTsMs === undefined ? {} : { kafkaTsMs }) })
+  const add = (kind: string, value: Buffer | null, expect: Outcome, kafkaTsMs?: number) =>
+    c.push({ kind, value, expect, ...(kafkaTsMs === undefined ? {} : { kafkaTsMs }) })
 
   // Old event times first: each moves the watermark only as far as its own time, so all count.
-  add('year 0001, the first storable instant', rec({ product_category: 'Antiques', timestamp: '0001-01-01 00:00:00' }), counted('Antiques', 1250, YEAR_1))
-  add('before 1970 (1969-12-31 23:59:59)', rec({ product_category: 'Antiques', timestamp: '1969-12-31 23:59:59' }), counted('Antiques', 1250, -1000))
+  add(
+    'year 0001, the first storable instant',
+    rec({ product_category: 'Antiques', timestamp: '0001-01-01 00:00:00' }),
+    counted('Antiques', 1250, YEAR_1),
+  )
+  add(
+    'before 1970 (1969-12-31 23:59:59)',
+    rec({ product_category: 'Antiques', timestamp: '1969-12-31 23:59:59' }),
+    counted('Antiques', 1250, -1000),
+  )
   add('the Unix epoch itself', rec({ product_category: 'Antiques', timestamp: '1970-01-01T00:00:00Z' }), counted('Antiques', 1250, 0))
 
   // The value itself.
@@ -58,9 +67,25 @@ export function hostileCorpus(): HostileCase[] {
   add('empty value', Buffer.alloc(0), rejected('empty'))
   add('invalid UTF-8: lone continuation byte', Buffer.from([0x80]), rejected('invalid_utf8'))
   add('invalid UTF-8: overlong "/" (C0 AF)', Buffer.from([0x7b, 0xc0, 0xaf, 0x7d]), rejected('invalid_utf8'))
-  add('invalid UTF-8: CESU-8 surrogate in a string', Buffer.concat([text('{"product_category":"'), Buffer.from([0xed, 0xa0, 0x80]), text('","amount":1,"timestamp":"2026-01-01 00:00:05"}')]), rejected('invalid_utf8'))
-  add('invalid UTF-8: 0xFF inside a valid record', Buffer.concat([text('{"product_category":"Bo'), Buffer.from([0xff]), text('oks","amount":1,"timestamp":"2026-01-01 00:00:05"}')]), rejected('invalid_utf8'))
-  add('invalid UTF-8: Latin-1 "Café"', Buffer.concat([text('{"product_category":"Caf'), Buffer.from([0xe9]), text('","amount":1,"timestamp":"2026-01-01 00:00:05"}')]), rejected('invalid_utf8'))
+  add(
+    'invalid UTF-8: CESU-8 surrogate in a string',
+    Buffer.concat([
+      text('{"product_category":"'),
+      Buffer.from([0xed, 0xa0, 0x80]),
+      text('","amount":1,"timestamp":"2026-01-01 00:00:05"}'),
+    ]),
+    rejected('invalid_utf8'),
+  )
+  add(
+    'invalid UTF-8: 0xFF inside a valid record',
+    Buffer.concat([text('{"product_category":"Bo'), Buffer.from([0xff]), text('oks","amount":1,"timestamp":"2026-01-01 00:00:05"}')]),
+    rejected('invalid_utf8'),
+  )
+  add(
+    'invalid UTF-8: Latin-1 "Café"',
+    Buffer.concat([text('{"product_category":"Caf'), Buffer.from([0xe9]), text('","amount":1,"timestamp":"2026-01-01 00:00:05"}')]),
+    rejected('invalid_utf8'),
+  )
   const cafe = text(JSON.stringify(doc({ product_category: 'Café ☕' })))
   add('invalid UTF-8: record cut inside a multi-byte character', cafe.subarray(0, cafe.indexOf(text('☕')) + 2), rejected('invalid_utf8'))
   add('UTF-16LE encoded JSON (NUL bytes are valid UTF-8)', Buffer.from(GOOD, 'utf16le'), rejected('invalid_json'))
@@ -79,7 +104,11 @@ export function hostileCorpus(): HostileCase[] {
   add('amount with a leading zero 012.5', text(GOOD.replace('12.5', '012.5')), rejected('invalid_json'))
   add('amount with a leading plus +12.5', text(GOOD.replace('12.5', '+12.5')), rejected('invalid_json'))
   add('UTF-8 BOM before the JSON (skipped)', Buffer.concat([BOM, text(GOOD)]), ok('Books', 1250))
-  add('UTF-8 BOM before a record with a bad category (payload keeps the BOM)', Buffer.concat([BOM, rec({ product_category: '' })]), rejected('invalid_category'))
+  add(
+    'UTF-8 BOM before a record with a bad category (payload keeps the BOM)',
+    Buffer.concat([BOM, rec({ product_category: '' })]),
+    rejected('invalid_category'),
+  )
   add('two UTF-8 BOMs before the JSON', Buffer.concat([BOM, BOM, text(GOOD)]), rejected('invalid_json'))
   add('a UTF-8 BOM after whitespace', Buffer.concat([text(' '), BOM, text(GOOD)]), rejected('invalid_json'))
   add('only whitespace', text(' \t\r\n '), rejected('invalid_json'))
@@ -92,7 +121,11 @@ export function hostileCorpus(): HostileCase[] {
   add('JSON true', text('true'), rejected('not_object'))
   add('100,000 nested arrays', text('['.repeat(100_000) + ']'.repeat(100_000)), rejected('not_object'))
   add('100,000 nested objects', text('{"a":'.repeat(100_000) + '1' + '}'.repeat(100_000)), rejected('invalid_category'))
-  add('valid record with 50,000 nested arrays in an extra field', text(GOOD.replace('}', `,"junk":${'['.repeat(50_000)}${']'.repeat(50_000)}}`)), ok('Books', 1250))
+  add(
+    'valid record with 50,000 nested arrays in an extra field',
+    text(GOOD.replace('}', `,"junk":${'['.repeat(50_000)}${']'.repeat(50_000)}}`)),
+    ok('Books', 1250),
+  )
 
   // Fields present or not, extra, typed wrongly.
   add('empty object', text('{}'), rejected('invalid_category'))
@@ -113,10 +146,26 @@ export function hostileCorpus(): HostileCase[] {
   add('category 50 emoji (200 bytes, 50 code points)', rec({ product_category: '😀'.repeat(50) }), ok('😀'.repeat(50), 1250))
   add('category 51 emoji', rec({ product_category: '😀'.repeat(51) }), rejected('invalid_category'))
   add('category an emoji ZWJ sequence', rec({ product_category: '👨‍👩‍👧‍👦 Family' }), ok('👨‍👩‍👧‍👦 Family', 1250))
-  add('category with combining marks and RTL text', rec({ product_category: 'e\u0301\u0301 كتب \u202e' }), ok('e\u0301\u0301 كتب \u202e', 1250))
-  add('category SQL injection', rec({ product_category: "Robert'); DROP TABLE category_sales;--" }), ok("Robert'); DROP TABLE category_sales;--", 1250))
-  add('category that is COPY syntax (tab, newline, \\N, \\.)', rec({ product_category: 'a\tb\nc\r\\N\\.\\' }), ok('a\tb\nc\r\\N\\.\\', 1250))
-  add('category with control characters', rec({ product_category: '\u0001\u0007\b\f\u001b[31mred\u007f' }), ok('\u0001\u0007\b\f\u001b[31mred\u007f', 1250))
+  add(
+    'category with combining marks and RTL text',
+    rec({ product_category: 'e\u0301\u0301 كتب \u202e' }),
+    ok('e\u0301\u0301 كتب \u202e', 1250),
+  )
+  add(
+    'category SQL injection',
+    rec({ product_category: "Robert'); DROP TABLE category_sales;--" }),
+    ok("Robert'); DROP TABLE category_sales;--", 1250),
+  )
+  add(
+    'category that is COPY syntax (tab, newline, \\N, \\.)',
+    rec({ product_category: 'a\tb\nc\r\\N\\.\\' }),
+    ok('a\tb\nc\r\\N\\.\\', 1250),
+  )
+  add(
+    'category with control characters',
+    rec({ product_category: '\u0001\u0007\b\f\u001b[31mred\u007f' }),
+    ok('\u0001\u0007\b\f\u001b[31mred\u007f', 1250),
+  )
   add('category "__proto__"', rec({ product_category: '__proto__' }), ok('__proto__', 1250))
   add('category "constructor"', rec({ product_category: 'constructor' }), ok('constructor', 1250))
   add('category a lone surrogate (\\ud800 escape)', text(GOOD.replace('Books', '\\ud800')), rejected('invalid_category'))
@@ -172,13 +221,21 @@ export function hostileCorpus(): HostileCase[] {
   add('timestamp RFC 2822', rec({ timestamp: 'Thu, 01 Jan 2026 00:00:05 GMT' }), rejected('invalid_timestamp'))
   add('timestamp with a NUL (\\u0000) in it', rec({ timestamp: '2026-01-01\u000000:00:05' }), rejected('invalid_timestamp'))
   add('timestamp year 0000', rec({ timestamp: '0000-06-01 00:00:00' }), rejected('invalid_timestamp'))
-  add('timestamp 0001-01-01 with an offset reaching into year 0', rec({ timestamp: '0001-01-01T00:30:00+01:00' }), rejected('invalid_timestamp'))
+  add(
+    'timestamp 0001-01-01 with an offset reaching into year 0',
+    rec({ timestamp: '0001-01-01T00:30:00+01:00' }),
+    rejected('invalid_timestamp'),
+  )
   add('timestamp of 1,000,000 characters', rec({ timestamp: '2'.repeat(MB - 200) }), rejected('invalid_timestamp'))
   add('timestamp ISO with a +05:30 offset', rec({ timestamp: '2026-01-01T05:30:10+05:30' }), ok('Books', 1250, T0 + 10_000))
   add('timestamp ISO with 9 fraction digits', rec({ timestamp: '2026-01-01T00:00:59.999999999Z' }), ok('Books', 1250, T0 + 59_999))
   add('timestamp a second before the window', rec({ timestamp: '2025-12-31T23:59:59-00:00' }), ok('Books', 1250, T0 - 1_000))
   add('timestamp the seed form with microseconds', rec({ timestamp: '2026-01-01 00:00:05.123456' }), ok('Books', 1250, T0 + 5_123))
-  add('timestamp .9999 truncated, not rounded into the next window', rec({ timestamp: '2026-01-01T00:00:59.9999' }), ok('Books', 1250, T0 + 59_999))
+  add(
+    'timestamp .9999 truncated, not rounded into the next window',
+    rec({ timestamp: '2026-01-01T00:00:59.9999' }),
+    ok('Books', 1250, T0 + 59_999),
+  )
   add('timestamp with a space and a zone', rec({ timestamp: '2026-01-01 01:00:05+01' }), ok('Books', 1250))
   add('timestamp with a ±hhmm offset', rec({ timestamp: '2025-12-31T19:00:05-0500' }), ok('Books', 1250))
   add('timestamp offset past +18:00', rec({ timestamp: '2026-01-01T19:00:05+18:30' }), rejected('invalid_timestamp'))
@@ -190,26 +247,68 @@ export function hostileCorpus(): HostileCase[] {
 
   // Prototype keys, duplicate keys.
   add('the three fields only inside "__proto__"', text(`{"__proto__":${GOOD}}`), rejected('invalid_category'))
-  add('"__proto__" and "constructor" keys beside valid fields', text(GOOD.replace('{', '{"__proto__":{"amount":99},"constructor":{"prototype":{"amount":99}},')), ok('Books', 1250))
+  add(
+    '"__proto__" and "constructor" keys beside valid fields',
+    text(GOOD.replace('{', '{"__proto__":{"amount":99},"constructor":{"prototype":{"amount":99}},')),
+    ok('Books', 1250),
+  )
   add('duplicate keys: the last amount wins', text(GOOD.replace('"amount":12.5', '"amount":1,"amount":2.5')), ok('Books', 250))
-  add('duplicate keys: a bad last amount rejects', text(GOOD.replace('"amount":12.5', '"amount":2.5,"amount":"2.5"')), rejected('invalid_amount'))
-  add('duplicate keys: 3 decimals last rejects', text(GOOD.replace('"amount":12.5', '"amount":0.3,"amount":0.3000000000000000001')), rejected('invalid_amount'))
-  add('duplicate keys: 2 decimals last counts', text(GOOD.replace('"amount":12.5', '"amount":0.3000000000000000001,"amount":0.3')), ok('Books', 30))
-  add('an escaped key "amoun\\u0074" after "amount" wins', text(GOOD.replace('"amount":12.5', '"amount":12.5,"amoun\\u0074":0.3000000000000000001')), rejected('invalid_amount'))
-  add('"amount" after an escaped "\\u0061mount" wins', text(GOOD.replace('"amount":12.5', '"\\u0061mount":0.3000000000000000001,"amount":2.25')), ok('Books', 225))
-  add('a nested "amount" after the top-level one is not it', text(GOOD.replace('}', ',"x":{"amount":0.3}}').replace('12.5', '0.3000000000000000001')), rejected('invalid_amount'))
+  add(
+    'duplicate keys: a bad last amount rejects',
+    text(GOOD.replace('"amount":12.5', '"amount":2.5,"amount":"2.5"')),
+    rejected('invalid_amount'),
+  )
+  add(
+    'duplicate keys: 3 decimals last rejects',
+    text(GOOD.replace('"amount":12.5', '"amount":0.3,"amount":0.3000000000000000001')),
+    rejected('invalid_amount'),
+  )
+  add(
+    'duplicate keys: 2 decimals last counts',
+    text(GOOD.replace('"amount":12.5', '"amount":0.3000000000000000001,"amount":0.3')),
+    ok('Books', 30),
+  )
+  add(
+    'an escaped key "amoun\\u0074" after "amount" wins',
+    text(GOOD.replace('"amount":12.5', '"amount":12.5,"amoun\\u0074":0.3000000000000000001')),
+    rejected('invalid_amount'),
+  )
+  add(
+    '"amount" after an escaped "\\u0061mount" wins',
+    text(GOOD.replace('"amount":12.5', '"\\u0061mount":0.3000000000000000001,"amount":2.25')),
+    ok('Books', 225),
+  )
+  add(
+    'a nested "amount" after the top-level one is not it',
+    text(GOOD.replace('}', ',"x":{"amount":0.3}}').replace('12.5', '0.3000000000000000001')),
+    rejected('invalid_amount'),
+  )
   add('a nested "amount" with 3 decimals is not it', text(GOOD.replace('}', ',"x":[{"amount":1e-400}]}')), ok('Books', 1250))
   add('"amount": inside a later string value is not it', text(GOOD.replace('}', ',"note":"\\"amount\\":1e-400 }"}')), ok('Books', 1250))
   add('"amount" as a later string value is not it', text(GOOD.replace('}', ',"note":"amount"}')), ok('Books', 1250))
-  add('nested "amount"s 2,000 deep after the top-level one', text(GOOD.replace('}', `,"junk":${'[{"amount":1e-400},'.repeat(2_000)}1${']'.repeat(2_000)}}`)), ok('Books', 1250))
+  add(
+    'nested "amount"s 2,000 deep after the top-level one',
+    text(GOOD.replace('}', `,"junk":${'[{"amount":1e-400},'.repeat(2_000)}1${']'.repeat(2_000)}}`)),
+    ok('Books', 1250),
+  )
 
   // Size.
   add('a valid record of 1,000,000 bytes', rec({ product_name: 'n'.repeat(MB - 250) }), ok('Books', 1250))
   add('1,000,000 bytes of random garbage', randomGarbage(MB, 7), rejected('invalid_utf8'))
 
   // Kafka timestamps a producer may set (the broker takes any past int64).
-  add('event exactly FUTURE_SECONDS after its Kafka timestamp', rec({ timestamp: seedTimestamp(T0 + 119_000) }), counted('Books', 1250, T0 + 119_000), T0 + 119_000 - 300_000)
-  add('event 1 ms more than FUTURE_SECONDS ahead', rec({ timestamp: new Date(T0 + 119_001).toISOString() }), rejected('future'), T0 + 119_000 - 300_000)
+  add(
+    'event exactly FUTURE_SECONDS after its Kafka timestamp',
+    rec({ timestamp: seedTimestamp(T0 + 119_000) }),
+    counted('Books', 1250, T0 + 119_000),
+    T0 + 119_000 - 300_000,
+  )
+  add(
+    'event 1 ms more than FUTURE_SECONDS ahead',
+    rec({ timestamp: new Date(T0 + 119_001).toISOString() }),
+    rejected('future'),
+    T0 + 119_000 - 300_000,
+  )
   add('Kafka timestamp -1 (no timestamp)', rec(), rejected('future'), -1)
   add('Kafka timestamp 0 (1970)', rec(), rejected('future'), 0)
   add('Kafka timestamp -9e15 on a valid record', rec(), rejected('future'), -9e15)
@@ -217,13 +316,22 @@ export function hostileCorpus(): HostileCase[] {
 
   // The watermark is now T0 + 119 s − 60 s: windows ending at or before it are closed.
   add('late: 3 minutes behind', rec({ timestamp: seedTimestamp(T0 - 180_000) }), rejected('late'))
-  add('both late and future: future is decided first', rec({ timestamp: seedTimestamp(T0 - 180_000) }), rejected('future'), T0 - 180_000 - 301_000)
+  add(
+    'both late and future: future is decided first',
+    rec({ timestamp: seedTimestamp(T0 - 180_000) }),
+    rejected('future'),
+    T0 - 180_000 - 301_000,
+  )
   add('late: year 0001 once the watermark is in 2026', rec({ timestamp: '0001-01-01 00:00:00' }), rejected('late'))
   add('late: 1969 once the watermark is in 2026', rec({ timestamp: '1969-12-31 23:59:59' }), rejected('late'))
   add('year 9999 (with a 2026 Kafka timestamp)', rec({ timestamp: '9999-12-31 23:59:59' }), rejected('future'))
   add('far future: year 2100', rec({ timestamp: '2100-01-01T00:00:00Z' }), rejected('future'))
   // Had the two future records moved the watermark, this window [T0, T0+60 s) would be closed.
-  add('an earlier-window record right after the future ones still counts', rec({ timestamp: seedTimestamp(T0 + 1_000) }), ok('Books', 1250, T0 + 1_000))
+  add(
+    'an earlier-window record right after the future ones still counts',
+    rec({ timestamp: seedTimestamp(T0 + 1_000) }),
+    ok('Books', 1250, T0 + 1_000),
+  )
   return c
 }
 

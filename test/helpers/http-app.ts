@@ -6,12 +6,12 @@ import pg from 'pg'
 import WebSocket from 'ws'
 import { parseOptions } from '../../src/cli.js'
 import { supervisorOptions, type SupervisorConfig } from '../../src/config.js'
-import { ensureDatabase, migrate } from '../../src/db.js'
-import { createHttp, type HttpDeps, type NotReady } from '../../src/http.js'
-import { Pipeline } from '../../src/pipeline.js'
-import type { CommitResult, CommittedRow } from '../../src/protocol.js'
-import { ActorThread } from '../../src/threads.js'
-import type { ActorData } from '../../workers/window-actor.js'
+import { ensureDatabase, migrate } from '../../src/postgres/schema.js'
+import { createHttp, type HttpDeps, type NotReady } from '../../src/http/server.js'
+import { Pipeline } from '../../src/pipeline/coordinator.js'
+import type { CommitResult, CommittedRow } from '../../src/shared/protocol.js'
+import { ActorThread } from '../../src/pipeline/serial-worker.js'
+import type { ActorData } from '../../src/shared/protocol.js'
 import { databaseFor, uniqueName } from './harness.js'
 
 interface Teardown {
@@ -29,7 +29,10 @@ export interface TestApp {
   health: { notReady: NotReady | null }
 }
 
-export async function buildApp(t: Teardown, opts: { env?: Record<string, string>; kafkaOffsets?: HttpDeps['kafkaOffsets'] } = {}): Promise<TestApp> {
+export async function buildApp(
+  t: Teardown,
+  opts: { env?: Record<string, string>; kafkaOffsets?: HttpDeps['kafkaOffsets'] } = {},
+): Promise<TestApp> {
   const db = databaseFor(t)
   await ensureDatabase(db.url)
   const pool = new pg.Pool({ connectionString: db.url, max: 4 })
@@ -37,15 +40,30 @@ export async function buildApp(t: Teardown, opts: { env?: Record<string, string>
   await migrate(pool)
   const config = parseOptions(supervisorOptions, [], { DATABASE_URL: db.url, KAFKA_TOPIC: uniqueName('t'), ...opts.env })!
   // The Pipeline only subscribes to its writer's 'restart'; an idle actor thread stands in.
-  const workerData: ActorData = { windowMs: config.windowSeconds * 1000, latenessMs: 0, futureMs: 0, index: 0, faults: '', rejectedPayloadMaxBytes: config.rejectedPayloadMaxBytes, faultFired: new SharedArrayBuffer(4), timestampDefaultZone: 'UTC' }
+  const workerData: ActorData = {
+    windowMs: config.windowSeconds * 1000,
+    latenessMs: 0,
+    futureMs: 0,
+    index: 0,
+    faults: '',
+    rejectedPayloadMaxBytes: config.rejectedPayloadMaxBytes,
+    faultFired: new SharedArrayBuffer(4),
+    timestampDefaultZone: 'UTC',
+  }
   const writer = new ActorThread({ name: 'writer', filename: new URL('../../dist/workers/window-actor.js', import.meta.url), workerData })
-  const pipeline = new Pipeline({ topic: config.kafkaTopic, owner: 'route-test', flushMs: 60_000, flushRecords: 1000, flushBytes: 1 << 20, maxInFlightRecords: 1000 }, pool, [], writer, {
-    seek: () => {},
-    pause: () => {},
-    resume: () => {},
-    commitOffsets: async () => {},
-    lowOffsets: async () => new Map(),
-  })
+  const pipeline = new Pipeline(
+    { topic: config.kafkaTopic, owner: 'route-test', flushMs: 60_000, flushRecords: 1000, flushBytes: 1 << 20, maxInFlightRecords: 1000 },
+    pool,
+    [],
+    writer,
+    {
+      seek: () => {},
+      pause: () => {},
+      resume: () => {},
+      commitOffsets: async () => {},
+      lowOffsets: async () => new Map(),
+    },
+  )
   const health = { notReady: null as NotReady | null }
   const app = await createHttp({
     config,
@@ -66,7 +84,22 @@ export async function buildApp(t: Teardown, opts: { env?: Record<string, string>
 
 /** A CommitResult as the writer returns it, touching these rows. */
 export function commitOf(rows: CommittedRow[], committedAtMs = Date.now()): CommitResult {
-  return { committed: [], fenced: [], failed: [], rows, rejected: 0, rejectedByReason: {}, counted: rows.length, appendTimes: [], advanced: [], lowWatermarkMs: null, closedWindows: [], attempts: 1, durationMs: 1, committedAtMs }
+  return {
+    committed: [],
+    fenced: [],
+    failed: [],
+    rows,
+    rejected: 0,
+    rejectedByReason: {},
+    counted: rows.length,
+    appendTimes: [],
+    advanced: [],
+    lowWatermarkMs: null,
+    closedWindows: [],
+    attempts: 1,
+    durationMs: 1,
+    committedAtMs,
+  }
 }
 
 /** Inserts category_sales rows: [window start ISO, category, total, count]. */

@@ -1,4 +1,4 @@
-// A process's stderr read as JSON lines (the supervisor's log format, src/log.ts): the lines
+// A process's stderr read as JSON lines (the supervisor's log format, src/shared/log.ts): the lines
 // that are not one JSON object each, and the parsed ones.
 
 /** Splits `text` into lines; `notJson` are those JSON.parse refuses, `lines` the parsed rest. */

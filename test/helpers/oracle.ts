@@ -43,7 +43,13 @@ export function classify(value: Buffer | null): Verdict {
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return { reason: 'not_object' }
   const o = doc as Record<string, unknown>
   const category = Object.hasOwn(o, 'product_category') ? o.product_category : undefined
-  if (typeof category !== 'string' || category === '' || Array.from(category).length > 50 || /[\uD800-\uDFFF]/u.test(category) || category.includes('\0')) {
+  if (
+    typeof category !== 'string' ||
+    category === '' ||
+    Array.from(category).length > 50 ||
+    /[\uD800-\uDFFF]/u.test(category) ||
+    category.includes('\0')
+  ) {
     return { reason: 'invalid_category' }
   }
   const amount = Object.hasOwn(o, 'amount') ? o.amount : undefined

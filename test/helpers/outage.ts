@@ -19,7 +19,14 @@ interface Teardown {
 }
 
 /** The newest installed PostgreSQL's binaries (Debian: /usr/lib/postgresql/<major>/bin). */
-export const PG_BIN = path.join('/usr/lib/postgresql', readdirSync('/usr/lib/postgresql').filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(a) - Number(b)).at(-1)!, 'bin')
+export const PG_BIN = path.join(
+  '/usr/lib/postgresql',
+  readdirSync('/usr/lib/postgresql')
+    .filter((v) => /^\d+$/.test(v))
+    .sort((a, b) => Number(a) - Number(b))
+    .at(-1)!,
+  'bin',
+)
 
 export interface PrivatePostgres {
   port: number
@@ -49,7 +56,10 @@ export async function privatePostgres(t: Teardown): Promise<PrivatePostgres> {
     const { stdout: gid } = await run('id', ['-g', 'postgres'])
     chownSync(dir, Number(stdout), Number(gid))
   }
-  const pg = (bin: string, args: string[]) => (asRoot ? run('runuser', ['-u', 'postgres', '--', path.join(PG_BIN, bin), ...args], { cwd: dir, timeout: 60_000 }) : run(path.join(PG_BIN, bin), args, { cwd: dir, timeout: 60_000 }))
+  const pg = (bin: string, args: string[]) =>
+    asRoot
+      ? run('runuser', ['-u', 'postgres', '--', path.join(PG_BIN, bin), ...args], { cwd: dir, timeout: 60_000 })
+      : run(path.join(PG_BIN, bin), args, { cwd: dir, timeout: 60_000 })
   const port = await freePort()
   t.teardown(async () => {
     await pg('pg_ctl', ['stop', '-D', data, '-m', 'immediate', '-w']).catch(() => {}) // not running: fine
@@ -66,14 +76,33 @@ export async function privatePostgres(t: Teardown): Promise<PrivatePostgres> {
     }
   }
   const start = async () => {
-    await pg('pg_ctl', ['start', '-D', data, '-l', path.join(dir, 'postgres.log'), '-w', '-t', '60', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`])
+    await pg('pg_ctl', [
+      'start',
+      '-D',
+      data,
+      '-l',
+      path.join(dir, 'postgres.log'),
+      '-w',
+      '-t',
+      '60',
+      '-o',
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`,
+    ])
   }
   const stop = async () => {
     await pg('pg_ctl', ['stop', '-D', data, '-m', 'fast', '-w', '-t', '60'])
   }
   await start()
   await waitFor(answers, `private Postgres on port ${port} answering`, 30_000)
-  return { port, url: `postgresql://postgres@127.0.0.1:${port}/${uniqueName('tumbler_test')}`, adminUrl, start, stop, restart: async () => (await stop(), await start()), answers }
+  return {
+    port,
+    url: `postgresql://postgres@127.0.0.1:${port}/${uniqueName('tumbler_test')}`,
+    adminUrl,
+    start,
+    stop,
+    restart: async () => (await stop(), await start()),
+    answers,
+  }
 }
 
 export interface PrivateBroker {
@@ -94,7 +123,14 @@ export interface PrivateBroker {
 export async function privateBroker(t: Teardown): Promise<PrivateBroker> {
   const home = mkdtempSync(path.join(os.tmpdir(), 'tumbler-kafka-'))
   const [port, controllerPort, saslPort] = [await freePort(), await freePort(), await freePort()]
-  const env = { ...process.env, KAFKA_HOME_DIR: home, KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(controllerPort), KAFKA_SASL_PORT: String(saslPort), KAFKA_HEAP_OPTS: '-Xmx384m -Xms384m' }
+  const env = {
+    ...process.env,
+    KAFKA_HOME_DIR: home,
+    KAFKA_PORT: String(port),
+    KAFKA_CONTROLLER_PORT: String(controllerPort),
+    KAFKA_SASL_PORT: String(saslPort),
+    KAFKA_HEAP_OPTS: '-Xmx384m -Xms384m',
+  }
   const kafkaSh = (action: 'start' | 'stop') => run('bash', ['scripts/kafka.sh', action], { cwd: ROOT, env, timeout: 240_000 })
   t.teardown(async () => {
     await kafkaSh('stop').catch(() => {})
@@ -124,7 +160,13 @@ export class SteadyProducer {
   private resumed: (() => void) | null = null
   private stopped = false
 
-  constructor(topic: string, private readonly records: Produced[], perSecond: number, chunk = 250, private readonly client: Kafka = kafka) {
+  constructor(
+    topic: string,
+    private readonly records: Produced[],
+    perSecond: number,
+    chunk = 250,
+    private readonly client: Kafka = kafka,
+  ) {
     this.done = this.run(topic, perSecond, chunk)
   }
 
@@ -150,7 +192,9 @@ export class SteadyProducer {
         }
         // Pacing is load shaping (a live stream), not synchronisation.
         if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()))
-        const messages: Message[] = this.records.slice(this.sent, this.sent + chunk).map((r) => ({ partition: r.partition, value: r.value as Buffer | string | null, timestamp: String(r.timestampMs) }))
+        const messages: Message[] = this.records
+          .slice(this.sent, this.sent + chunk)
+          .map((r) => ({ partition: r.partition, value: r.value as Buffer | string | null, timestamp: String(r.timestampMs) }))
         await producer.send({ topic, acks: -1, messages })
         this.sent += messages.length
         due += (messages.length / perSecond) * 1000
@@ -180,6 +224,12 @@ export class SteadyProducer {
 }
 
 /** dispatched − committed per partition, from /readyz details. */
-export function inFlight(body: { partitions?: { partition: number; dispatched: string; committed: string; paused: boolean }[] }): { partition: number; inFlight: number; paused: boolean }[] {
-  return (body.partitions ?? []).map((p) => ({ partition: p.partition, inFlight: Number(BigInt(p.dispatched) - BigInt(p.committed)), paused: p.paused }))
+export function inFlight(body: {
+  partitions?: { partition: number; dispatched: string; committed: string; paused: boolean }[]
+}): { partition: number; inFlight: number; paused: boolean }[] {
+  return (body.partitions ?? []).map((p) => ({
+    partition: p.partition,
+    inFlight: Number(BigInt(p.dispatched) - BigInt(p.committed)),
+    paused: p.paused,
+  }))
 }

@@ -62,12 +62,25 @@ export async function startPrometheus(t: Teardown, targets: string[], ruleFiles:
     '',
   ].join('\n')
   writeFileSync(path.join(dir, 'prometheus.yml'), config)
-  const proc = run(t, 'prometheus', [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], logName)
+  const proc = run(
+    t,
+    'prometheus',
+    [
+      `--config.file=${path.join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${path.join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+    ],
+    logName,
+  )
   const base = `http://127.0.0.1:${port}`
-  await waitFor(async () => {
-    if (proc.exitCode !== null) throw new Error(`prometheus exited with ${proc.exitCode}; see test-artifacts/${logName}.log`)
-    return (await fetch(`${base}/-/ready`)).ok
-  }, 'prometheus ready', 30_000)
+  await waitFor(
+    async () => {
+      if (proc.exitCode !== null) throw new Error(`prometheus exited with ${proc.exitCode}; see test-artifacts/${logName}.log`)
+      return (await fetch(`${base}/-/ready`)).ok
+    },
+    'prometheus ready',
+    30_000,
+  )
   const get = async (apiPath: string) => {
     const body = (await (await fetch(`${base}${apiPath}`)).json()) as { status: string; data: any; error?: string }
     if (body.status !== 'success') throw new Error(`prometheus ${apiPath}: ${body.error}`)

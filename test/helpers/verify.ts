@@ -19,15 +19,28 @@ export async function assertMatchesTruth(t: Assert, url: string, topic: string, 
   const got = new Map(rows.map((r) => [`${r.w}|${r.category}`, `${r.total} / ${r.count}`]))
   const want = new Map([...truth.sales].map(([k, v]) => [k, `${centsText(v.cents)} / ${v.count}`]))
   const diff = [...new Set([...got.keys(), ...want.keys()])].filter((k) => got.get(k) !== want.get(k)).slice(0, 10)
-  t.same(diff.map((k) => `${k}: got ${got.get(k)}, want ${want.get(k)}`), [], 'category_sales equals the ground truth, row by row, to the cent')
+  t.same(
+    diff.map((k) => `${k}: got ${got.get(k)}, want ${want.get(k)}`),
+    [],
+    'category_sales equals the ground truth, row by row, to the cent',
+  )
   t.equal(rows.length, truth.sales.size, 'one row per (window, category)')
   const counted = rows.reduce((a, r) => a + Number(r.count), 0)
   t.equal(counted, truth.counted, 'counted records')
 
-  const rejected = await query<{ partition: number; offset: string; reason: string; topic: string }>(url, 'SELECT topic, partition, "offset", reason FROM rejected_events')
+  const rejected = await query<{ partition: number; offset: string; reason: string; topic: string }>(
+    url,
+    'SELECT topic, partition, "offset", reason FROM rejected_events',
+  )
   const gotRejected = new Map(rejected.map((r) => [`${r.partition}:${r.offset}`, r.reason]))
-  const rdiff = [...new Set([...gotRejected.keys(), ...truth.rejected.keys()])].filter((k) => gotRejected.get(k) !== truth.rejected.get(k)).slice(0, 10)
-  t.same(rdiff.map((k) => `${k}: got ${gotRejected.get(k)}, want ${truth.rejected.get(k)}`), [], 'rejected_events holds every bad or late record with its reason, once')
+  const rdiff = [...new Set([...gotRejected.keys(), ...truth.rejected.keys()])]
+    .filter((k) => gotRejected.get(k) !== truth.rejected.get(k))
+    .slice(0, 10)
+  t.same(
+    rdiff.map((k) => `${k}: got ${gotRejected.get(k)}, want ${truth.rejected.get(k)}`),
+    [],
+    'rejected_events holds every bad or late record with its reason, once',
+  )
   t.equal(rejected.length, truth.rejected.size, 'rejected count')
   t.equal(rejected.filter((r) => r.topic !== topic).length, 0, 'rejected rows name the topic')
   const [bad] = await query<{ n: string }>(

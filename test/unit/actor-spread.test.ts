@@ -1,12 +1,12 @@
-// Which actor gets a partition (src/pipeline.ts), with fake threads, consumer and Postgres.
+// Which actor gets a partition (src/pipeline/coordinator.ts), with fake threads, consumer and Postgres.
 // The consumer group's round-robin assignment gives member i of M the partitions i, i+M,
 // i+2M…; they must still spread over all of the member's actors.
 import { EventEmitter } from 'node:events'
 import type pg from 'pg'
 import t from 'tap'
-import { Pipeline, type ConsumerControl } from '../../src/pipeline.js'
-import { ActorTask } from '../../src/protocol.js'
-import type { ActorThread } from '../../src/threads.js'
+import { Pipeline, type ConsumerControl } from '../../src/pipeline/coordinator.js'
+import { ActorTask } from '../../src/shared/protocol.js'
+import type { ActorThread } from '../../src/pipeline/serial-worker.js'
 
 class FakeThread extends EventEmitter {
   async run(task: { type: string }): Promise<unknown> {
@@ -25,7 +25,13 @@ const consumer: ConsumerControl = {
 
 async function actorsAfter(actorCount: number, assignments: number[][]): Promise<Map<number, number>> {
   const actors = Array.from({ length: actorCount }, () => new FakeThread() as unknown as ActorThread)
-  const p = new Pipeline({ topic: 't', owner: 'me', flushMs: 60_000, flushRecords: 1000, flushBytes: 1 << 20, maxInFlightRecords: 1000 }, db, actors, new FakeThread() as unknown as ActorThread, consumer)
+  const p = new Pipeline(
+    { topic: 't', owner: 'me', flushMs: 60_000, flushRecords: 1000, flushBytes: 1 << 20, maxInFlightRecords: 1000 },
+    db,
+    actors,
+    new FakeThread() as unknown as ActorThread,
+    consumer,
+  )
   try {
     for (const partitions of assignments) {
       p.onAssignment(partitions)
@@ -49,8 +55,15 @@ t.test('member 1 of 3 (partitions 1, 4, 7) with 3 actors uses all three', async 
 
 t.test('a rebalance keeps the actors of kept partitions and fills the emptiest', async (t) => {
   const before = await actorsAfter(2, [[0, 2, 4]])
-  const after = await actorsAfter(2, [[0, 2, 4], [0, 2, 4, 1]])
-  t.same([0, 2, 4].map((p) => after.get(p)), [0, 2, 4].map((p) => before.get(p)), 'kept partitions stay on their actor')
+  const after = await actorsAfter(2, [
+    [0, 2, 4],
+    [0, 2, 4, 1],
+  ])
+  t.same(
+    [0, 2, 4].map((p) => after.get(p)),
+    [0, 2, 4].map((p) => before.get(p)),
+    'kept partitions stay on their actor',
+  )
   const load = [0, 1].map((a) => [...after.values()].filter((x) => x === a).length)
   t.same(load, [2, 2], 'the new partition went to the actor with fewer')
 })

@@ -4,13 +4,14 @@ import t from 'tap'
 import { rng } from '../../bench/rng.js'
 import { amountCents, amountSourceFast, amountSourceScan, centsOfText } from '../../workers/amount.js'
 import { parseRecord } from '../../workers/record.js'
-import { RejectReason } from '../../src/protocol.js'
+import { RejectReason } from '../../src/shared/protocol.js'
 import { amountTable } from '../helpers/docs-tables.js'
 import { oracleCents } from '../helpers/oracle.js'
 
 const TS = '2024-05-01 12:00:00'
 const record = (amountJson: string): Buffer => Buffer.from(`{"product_category":"x","amount":${amountJson},"timestamp":"${TS}"}`)
-const outcome = (p: ReturnType<typeof parseRecord>): string => ('cents' in p ? String(p.cents) : p.reason === RejectReason.INVALID_AMOUNT ? 'refused' : p.reason)
+const outcome = (p: ReturnType<typeof parseRecord>): string =>
+  'cents' in p ? String(p.cents) : p.reason === RejectReason.INVALID_AMOUNT ? 'refused' : p.reason
 
 t.test('docs/rejections.md amount table: every row, as documented', async (t) => {
   const rows = amountTable()
@@ -57,9 +58,11 @@ t.test('centsOfText agrees with a BigInt reading on random number texts', async 
     const got = centsOfText(text)
     const want = oracleCents(text)
     if (typeof got === 'number') accepted++
-    if ((typeof got === 'number' ? got : null) !== want && wrong.length < 5) wrong.push(`${text}: got ${JSON.stringify(got)}, BigInt ${want}`)
+    if ((typeof got === 'number' ? got : null) !== want && wrong.length < 5)
+      wrong.push(`${text}: got ${JSON.stringify(got)}, BigInt ${want}`)
     // Whatever the text, the double JSON.parse makes of an accepted one is the cents / 100.
-    if (typeof got === 'number' && Number(text) !== got / 100 && !Object.is(Number(text), -0)) wrong.push(`${text}: ${got} cents, but its double is ${Number(text)}`)
+    if (typeof got === 'number' && Number(text) !== got / 100 && !Object.is(Number(text), -0))
+      wrong.push(`${text}: ${got} cents, but its double is ${Number(text)}`)
   }
   t.same(wrong, [], `100,000 random texts (${accepted} accepted)`)
 })
@@ -69,7 +72,10 @@ t.test('details say what is wrong', async (t) => {
   t.match(centsOfText('-1e-400'), { detail: /is negative/ })
   t.match(centsOfText('1e9'), { detail: /not below 1e9/ })
   t.match(centsOfText('9'.repeat(500)), { detail: /^amount 9{40}… is not below 1e9$/ })
-  t.match(parseRecord(Buffer.from(`{"product_category":"x","timestamp":"${TS}"}`)), { reason: RejectReason.INVALID_AMOUNT, detail: 'amount is missing' })
+  t.match(parseRecord(Buffer.from(`{"product_category":"x","timestamp":"${TS}"}`)), {
+    reason: RejectReason.INVALID_AMOUNT,
+    detail: 'amount is missing',
+  })
   t.match(parseRecord(record('"12.50"')), { detail: 'amount is a string, not a JSON number' })
 })
 
@@ -128,7 +134,25 @@ t.test('the top-level "amount": the fast finder is exact or abstains, the scan i
 t.test('random mutations of records: fast and scan agree with the reviver, record by record', async (t) => {
   const random = rng(7)
   const rand = (n: number) => Math.floor(random() * n)
-  const pieces = ['"amount":', '"amount":0.3,', '{"amount":1e-400}', '"amoun\\u0074":2.5,', '"x":"}",', '"y":"\\\\",', '[', ']', '{', '}', '"', ',', ' ', '0.3000000000000000001', '12.345', '-0', '"a":{"b":[1,{"amount":9.999}]},']
+  const pieces = [
+    '"amount":',
+    '"amount":0.3,',
+    '{"amount":1e-400}',
+    '"amoun\\u0074":2.5,',
+    '"x":"}",',
+    '"y":"\\\\",',
+    '[',
+    ']',
+    '{',
+    '}',
+    '"',
+    ',',
+    ' ',
+    '0.3000000000000000001',
+    '12.345',
+    '-0',
+    '"a":{"b":[1,{"amount":9.999}]},',
+  ]
   let valid = 0
   let fastUsed = 0
   const wrong: string[] = []
@@ -144,13 +168,21 @@ t.test('random mutations of records: fast and scan agree with the reviver, recor
     } catch {
       continue
     }
-    if (typeof doc !== 'object' || doc === null || Array.isArray(doc) || typeof (doc as { amount?: unknown }).amount !== 'number' || !Object.hasOwn(doc, 'amount')) continue
+    if (
+      typeof doc !== 'object' ||
+      doc === null ||
+      Array.isArray(doc) ||
+      typeof (doc as { amount?: unknown }).amount !== 'number' ||
+      !Object.hasOwn(doc, 'amount')
+    )
+      continue
     valid++
     const want = reviverSource(json)
     const scan = amountSourceScan(json)
     const fast = amountSourceFast(json)
     if (fast !== undefined) fastUsed++
-    if (scan !== want || (fast !== undefined && fast !== want)) if (wrong.length < 5) wrong.push(`${json}: reviver ${want}, scan ${scan}, fast ${fast}`)
+    if (scan !== want || (fast !== undefined && fast !== want))
+      if (wrong.length < 5) wrong.push(`${json}: reviver ${want}, scan ${scan}, fast ${fast}`)
     const cents = amountCents(json)
     const expected = centsOfText(want!)
     if (JSON.stringify(cents) !== JSON.stringify(expected) && wrong.length < 5) wrong.push(`${json}: amountCents ${JSON.stringify(cents)}`)

@@ -1,6 +1,6 @@
-// Unit tests for src/batch-codec.ts: what the consumer packs is exactly what the actor reads.
+// Unit tests for src/shared/batch-codec.ts: what the consumer packs is exactly what the actor reads.
 import t from 'tap'
-import { BatchReader, encodeBatch, type RawRecord } from '../../src/batch-codec.js'
+import { BatchReader, encodeBatch, type RawRecord } from '../../src/shared/batch-codec.js'
 import { PartitionState } from '../../workers/partition-state.js'
 
 interface Read {
@@ -17,7 +17,12 @@ function read(buffer: ArrayBuffer): Read[] {
   const reader = new BatchReader(buffer)
   while (reader.next()) {
     const view = reader.value()
-    out.push({ offset: reader.offset, timestampMs: reader.timestampMs, value: view && Buffer.from(view), text: reader.length > 0 ? reader.text() : undefined })
+    out.push({
+      offset: reader.offset,
+      timestampMs: reader.timestampMs,
+      value: view && Buffer.from(view),
+      text: reader.length > 0 ? reader.text() : undefined,
+    })
   }
   t.equal(out.length, reader.count, 'count matches the records read')
   return out
@@ -43,8 +48,14 @@ t.test('round trip with null, empty and ordinary values', async (t) => {
   t.equal(buffer.byteLength, 4 + 5 * 20 + 7 + 0 + 4, 'header + 20 bytes per record + value bytes')
   const out = roundTrip(records)
   t.equal(out.length, 5)
-  t.same(out.map((r) => r.offset), [0, 1, 2, 3, 4])
-  t.same(out.map((r) => r.timestampMs), [1714564800000, 1714564800001, 1714564800002, 1714564800003, 1714564800004])
+  t.same(
+    out.map((r) => r.offset),
+    [0, 1, 2, 3, 4],
+  )
+  t.same(
+    out.map((r) => r.timestampMs),
+    [1714564800000, 1714564800001, 1714564800002, 1714564800003, 1714564800004],
+  )
   t.equal(out[0]!.value!.toString(), '{"a":1}')
   t.equal(out[1]!.value, null, 'null stays null (tombstone)')
   t.ok(Buffer.isBuffer(out[2]!.value), 'empty stays a buffer, not null')
@@ -85,7 +96,10 @@ t.test('a 1 MB value', async (t) => {
 
 t.test('offsets up to 2^53 - 1 are exact; a larger one is refused, not rounded', async (t) => {
   const offsets = ['0', '4294967296', '9007199254740990', '9007199254740991']
-  t.same(roundTrip(offsets.map((offset) => ({ offset, timestamp: '0', value: null }))).map((r) => r.offset), [0, 4294967296, 9007199254740990, 9007199254740991])
+  t.same(
+    roundTrip(offsets.map((offset) => ({ offset, timestamp: '0', value: null }))).map((r) => r.offset),
+    [0, 4294967296, 9007199254740990, 9007199254740991],
+  )
   for (const offset of ['9007199254740992', '9223372036854775807']) {
     t.throws(() => encodeBatch([{ offset, timestamp: '0', value: null }]), /past 2\^53 - 1/, `offset ${offset}`)
   }
@@ -97,7 +111,10 @@ t.test('timestamps', async (t) => {
     { offset: '1', timestamp: '-1000', value: null },
     { offset: '2', timestamp: '253402300799999', value: null },
   ])
-  t.same(out.map((r) => r.timestampMs), [0, -1000, 253402300799999])
+  t.same(
+    out.map((r) => r.timestampMs),
+    [0, -1000, 253402300799999],
+  )
 })
 
 t.test('source buffers from a pool are read correctly, and the batch owns its bytes', async (t) => {
@@ -122,15 +139,27 @@ t.test('text: each value checked on its own, whatever the batch around it holds'
     ['multi-byte UTF-8', [Buffer.from('{"c":"Café ☕ 😀"}'), Buffer.from('plain')], ['{"c":"Café ☕ 😀"}', 'plain']],
     // Concatenated, these two are one valid "€": each alone is not UTF-8.
     ['a character split over two records', [euro.subarray(0, 1), euro.subarray(1)], [null, null]],
-    ['split, with valid records around', [Buffer.from('ok'), euro.subarray(0, 2), euro.subarray(2), Buffer.from('€ fine')], ['ok', null, null, '€ fine']],
+    [
+      'split, with valid records around',
+      [Buffer.from('ok'), euro.subarray(0, 2), euro.subarray(2), Buffer.from('€ fine')],
+      ['ok', null, null, '€ fine'],
+    ],
     ['one bad record among good ones', [Buffer.from('é'), Buffer.from([0xff]), Buffer.from('ü')], ['é', null, 'ü']],
     ['a lone continuation byte', [Buffer.from([0x80])], [null]],
     ['overlong and surrogate encodings', [Buffer.from([0xc0, 0xaf]), Buffer.from([0xed, 0xa0, 0x80])], [null, null]],
   ]
   for (const [name, values, want] of cases) {
     const out = roundTrip(values.map((value, i) => ({ offset: String(i), timestamp: '0', value })))
-    t.same(out.map((r) => r.text), want, name)
-    t.same(out.map((r) => [...r.value!]), values.map((v) => [...v]), `${name}: bytes kept as they came`)
+    t.same(
+      out.map((r) => r.text),
+      want,
+      name,
+    )
+    t.same(
+      out.map((r) => [...r.value!]),
+      values.map((v) => [...v]),
+      `${name}: bytes kept as they came`,
+    )
   }
 })
 
@@ -161,6 +190,17 @@ t.test('a UTF-8 BOM: the actor counts the record past it, and a rejected one kee
   const reader = new BatchReader(encodeBatch([good, bad, ascii].map((value, i) => ({ offset: String(i), timestamp: ts, value }))))
   while (reader.next()) state.add(reader)
   const f = state.flush()!
-  t.same(f.deltas.map((d) => [d.category, d.cents]).sort(), [['Books', 150], ['Toys', 200]], 'the BOM record and the ASCII one are counted')
-  t.same(f.rejected.map((r) => [r.offset, r.reason, Buffer.from(r.payload!).equals(bad)]), [['1', 'invalid_category', true]], 'the rejected payload is the original bytes')
+  t.same(
+    f.deltas.map((d) => [d.category, d.cents]).sort(),
+    [
+      ['Books', 150],
+      ['Toys', 200],
+    ],
+    'the BOM record and the ASCII one are counted',
+  )
+  t.same(
+    f.rejected.map((r) => [r.offset, r.reason, Buffer.from(r.payload!).equals(bad)]),
+    [['1', 'invalid_category', true]],
+    'the rejected payload is the original bytes',
+  )
 })

@@ -80,49 +80,142 @@ t.test('--help and -h return null', async (t) => {
 })
 
 t.test('unknown options name themselves', async (t) => {
-  t.match(usageError(t, () => parse(['--nope'])), /unknown option --nope/)
-  t.match(usageError(t, () => parse(['--nope=1'])), /--nope=1/)
-  t.match(usageError(t, () => parse(['stray'])), /unknown option stray/, 'positional argument')
-  t.match(usageError(t, () => parse(['-x'])), /unknown option -x/)
-  t.match(usageError(t, () => parse(['--FLUSH-MS', '1'])), /unknown option --FLUSH-MS/, 'flags are lower case')
-  t.match(usageError(t, () => parse(['--flush_ms', '1'])), /unknown option --flush_ms/)
-  t.match(usageError(t, () => parse(['--flush-ms'])), /--flush-ms needs a value/)
+  t.match(
+    usageError(t, () => parse(['--nope'])),
+    /unknown option --nope/,
+  )
+  t.match(
+    usageError(t, () => parse(['--nope=1'])),
+    /--nope=1/,
+  )
+  t.match(
+    usageError(t, () => parse(['stray'])),
+    /unknown option stray/,
+    'positional argument',
+  )
+  t.match(
+    usageError(t, () => parse(['-x'])),
+    /unknown option -x/,
+  )
+  t.match(
+    usageError(t, () => parse(['--FLUSH-MS', '1'])),
+    /unknown option --FLUSH-MS/,
+    'flags are lower case',
+  )
+  t.match(
+    usageError(t, () => parse(['--flush_ms', '1'])),
+    /unknown option --flush_ms/,
+  )
+  t.match(
+    usageError(t, () => parse(['--flush-ms'])),
+    /--flush-ms needs a value/,
+  )
 })
 
 t.test('bad values name the variable or flag', async (t) => {
-  t.match(usageError(t, () => parse([], { FLUSH_MS: 'abc' })), /FLUSH_MS/)
-  t.match(usageError(t, () => parse([], { FLUSH_MS: 'abc' })), /invalid FLUSH_MS: expected an integer, got "abc"/)
-  t.match(usageError(t, () => parse(['--flush-ms', 'abc'])), /invalid --flush-ms/)
-  t.match(usageError(t, () => parse(['--flush-ms=1.5'])), /--flush-ms.*integer/)
-  t.match(usageError(t, () => parse([], { FLUSH_MS: '5' })), /FLUSH_MS.*10\.\.60000/, 'below the minimum')
-  t.match(usageError(t, () => parse([], { HTTP_PORT: '65536' })), /HTTP_PORT/)
-  t.match(usageError(t, () => parse([], { WINDOW_SECONDS: '0' })), /WINDOW_SECONDS/)
-  t.match(usageError(t, () => parse([], { WINDOW_SECONDS: '1e3' })), /WINDOW_SECONDS/, 'no exponent form')
-  t.match(usageError(t, () => parse([], { ACTORS: '0' })), /ACTORS/)
-  t.match(usageError(t, () => parse([], { KAFKA_BROKERS: ' , ' })), /KAFKA_BROKERS.*at least one/)
-  t.match(usageError(t, () => parse([], { KAFKA_TOPIC: '   ' })), /KAFKA_TOPIC.*empty/)
-  t.match(usageError(t, () => parse([], { LOG_LEVEL: 'verbose' })), /LOG_LEVEL/, 'a plain Error from a parser becomes a UsageError')
-  t.match(usageError(t, () => parse(['--log-level', 'INFO'])), /--log-level/)
-  t.match(usageError(t, () => parse([], { LATENESS_SECONDS: '-1' })), /LATENESS_SECONDS/)
-  t.match(usageError(t, () => parse([], { WS_MAX_CLIENTS: '0' })), /invalid WS_MAX_CLIENTS: expected 1\.\./)
-  t.match(usageError(t, () => parse(['--ws-max-clients', 'many'])), /invalid --ws-max-clients/)
-  t.match(usageError(t, () => parse([], { TIMESTAMP_DEFAULT_ZONE: 'Mars/Base' })), /^invalid TIMESTAMP_DEFAULT_ZONE: "Mars\/Base" is neither an IANA time zone/)
-  t.match(usageError(t, () => parse(['--timestamp-default-zone', '+19:00'])), /invalid --timestamp-default-zone: "\+19:00"/)
+  t.match(
+    usageError(t, () => parse([], { FLUSH_MS: 'abc' })),
+    /FLUSH_MS/,
+  )
+  t.match(
+    usageError(t, () => parse([], { FLUSH_MS: 'abc' })),
+    /invalid FLUSH_MS: expected an integer, got "abc"/,
+  )
+  t.match(
+    usageError(t, () => parse(['--flush-ms', 'abc'])),
+    /invalid --flush-ms/,
+  )
+  t.match(
+    usageError(t, () => parse(['--flush-ms=1.5'])),
+    /--flush-ms.*integer/,
+  )
+  t.match(
+    usageError(t, () => parse([], { FLUSH_MS: '5' })),
+    /FLUSH_MS.*10\.\.60000/,
+    'below the minimum',
+  )
+  t.match(
+    usageError(t, () => parse([], { HTTP_PORT: '65536' })),
+    /HTTP_PORT/,
+  )
+  t.match(
+    usageError(t, () => parse([], { WINDOW_SECONDS: '0' })),
+    /WINDOW_SECONDS/,
+  )
+  t.match(
+    usageError(t, () => parse([], { WINDOW_SECONDS: '1e3' })),
+    /WINDOW_SECONDS/,
+    'no exponent form',
+  )
+  t.match(
+    usageError(t, () => parse([], { ACTORS: '0' })),
+    /ACTORS/,
+  )
+  t.match(
+    usageError(t, () => parse([], { KAFKA_BROKERS: ' , ' })),
+    /KAFKA_BROKERS.*at least one/,
+  )
+  t.match(
+    usageError(t, () => parse([], { KAFKA_TOPIC: '   ' })),
+    /KAFKA_TOPIC.*empty/,
+  )
+  t.match(
+    usageError(t, () => parse([], { LOG_LEVEL: 'verbose' })),
+    /LOG_LEVEL/,
+    'a plain Error from a parser becomes a UsageError',
+  )
+  t.match(
+    usageError(t, () => parse(['--log-level', 'INFO'])),
+    /--log-level/,
+  )
+  t.match(
+    usageError(t, () => parse([], { LATENESS_SECONDS: '-1' })),
+    /LATENESS_SECONDS/,
+  )
+  t.match(
+    usageError(t, () => parse([], { WS_MAX_CLIENTS: '0' })),
+    /invalid WS_MAX_CLIENTS: expected 1\.\./,
+  )
+  t.match(
+    usageError(t, () => parse(['--ws-max-clients', 'many'])),
+    /invalid --ws-max-clients/,
+  )
+  t.match(
+    usageError(t, () => parse([], { TIMESTAMP_DEFAULT_ZONE: 'Mars/Base' })),
+    /^invalid TIMESTAMP_DEFAULT_ZONE: "Mars\/Base" is neither an IANA time zone/,
+  )
+  t.match(
+    usageError(t, () => parse(['--timestamp-default-zone', '+19:00'])),
+    /invalid --timestamp-default-zone: "\+19:00"/,
+  )
 })
 
 t.test('TIMESTAMP_DEFAULT_ZONE: an IANA name or a fixed offset, in its canonical spelling', async (t) => {
   t.equal(parsed([], { TIMESTAMP_DEFAULT_ZONE: 'europe/paris' }).timestampDefaultZone, 'Europe/Paris')
   t.equal(parsed([], { TIMESTAMP_DEFAULT_ZONE: ' +0530 ' }).timestampDefaultZone, '+05:30')
   t.equal(parsed(['--timestamp-default-zone=Z']).timestampDefaultZone, 'UTC')
-  t.equal(parsed(['--timestamp-default-zone', 'America/New_York'], { TIMESTAMP_DEFAULT_ZONE: 'UTC' }).timestampDefaultZone, 'America/New_York', 'the flag wins')
+  t.equal(
+    parsed(['--timestamp-default-zone', 'America/New_York'], { TIMESTAMP_DEFAULT_ZONE: 'UTC' }).timestampDefaultZone,
+    'America/New_York',
+    'the flag wins',
+  )
 })
 
 t.test('FLUSH_RECORDS is capped at 50,000', async (t) => {
   t.equal(MAX_FLUSH_RECORDS, 50_000)
   t.equal(parsed([], { FLUSH_RECORDS: '50000' }).flushRecords, 50_000, '50000 accepted')
-  t.match(usageError(t, () => parse([], { FLUSH_RECORDS: '50001' })), /FLUSH_RECORDS.*50000/)
-  t.match(usageError(t, () => parse(['--flush-records', '1000000'])), /--flush-records/)
-  t.match(usageError(t, () => parse([], { FLUSH_RECORDS: '0' })), /FLUSH_RECORDS/)
+  t.match(
+    usageError(t, () => parse([], { FLUSH_RECORDS: '50001' })),
+    /FLUSH_RECORDS.*50000/,
+  )
+  t.match(
+    usageError(t, () => parse(['--flush-records', '1000000'])),
+    /--flush-records/,
+  )
+  t.match(
+    usageError(t, () => parse([], { FLUSH_RECORDS: '0' })),
+    /FLUSH_RECORDS/,
+  )
   // The reason for the cap: that many of the largest amount stay exact in a double.
   t.ok(MAX_FLUSH_RECORDS * 99_999_999_999 < Number.MAX_SAFE_INTEGER)
 })
@@ -134,12 +227,24 @@ t.test('rejected_events settings: contract defaults, bounds', async (t) => {
   t.equal(v.rejectedRetentionIntervalSeconds, 3600)
   t.equal(parsed([], { REJECTED_PAYLOAD_MAX_BYTES: '0' }).rejectedPayloadMaxBytes, 0, '0: keep only length and hash')
   t.equal(parsed(['--rejected-payload-max-bytes', String(MAX_REJECTED_PAYLOAD_BYTES)]).rejectedPayloadMaxBytes, MAX_REJECTED_PAYLOAD_BYTES)
-  t.match(usageError(t, () => parse([], { REJECTED_PAYLOAD_MAX_BYTES: String(MAX_REJECTED_PAYLOAD_BYTES + 1) })), /REJECTED_PAYLOAD_MAX_BYTES/)
-  t.match(usageError(t, () => parse([], { REJECTED_PAYLOAD_MAX_BYTES: '-1' })), /REJECTED_PAYLOAD_MAX_BYTES/)
+  t.match(
+    usageError(t, () => parse([], { REJECTED_PAYLOAD_MAX_BYTES: String(MAX_REJECTED_PAYLOAD_BYTES + 1) })),
+    /REJECTED_PAYLOAD_MAX_BYTES/,
+  )
+  t.match(
+    usageError(t, () => parse([], { REJECTED_PAYLOAD_MAX_BYTES: '-1' })),
+    /REJECTED_PAYLOAD_MAX_BYTES/,
+  )
   t.equal(parsed([], { REJECTED_RETENTION_DAYS: '0' }).rejectedRetentionDays, 0, '0: keep everything')
   t.equal(parsed(['--rejected-retention-days=7']).rejectedRetentionDays, 7)
-  t.match(usageError(t, () => parse([], { REJECTED_RETENTION_DAYS: String(MAX_REJECTED_RETENTION_DAYS + 1) })), /REJECTED_RETENTION_DAYS.*366/)
-  t.match(usageError(t, () => parse([], { REJECTED_RETENTION_INTERVAL_SECONDS: '0' })), /REJECTED_RETENTION_INTERVAL_SECONDS/)
+  t.match(
+    usageError(t, () => parse([], { REJECTED_RETENTION_DAYS: String(MAX_REJECTED_RETENTION_DAYS + 1) })),
+    /REJECTED_RETENTION_DAYS.*366/,
+  )
+  t.match(
+    usageError(t, () => parse([], { REJECTED_RETENTION_INTERVAL_SECONDS: '0' })),
+    /REJECTED_RETENTION_INTERVAL_SECONDS/,
+  )
 })
 
 t.test('int / text / list', async (t) => {
@@ -147,21 +252,52 @@ t.test('int / text / list', async (t) => {
   t.equal(i('1'), 1)
   t.equal(i('10'), 10)
   t.equal(i('007'), 7)
-  t.match(usageError(t, () => i('0')), /expected 1\.\.10, got 0/)
-  t.match(usageError(t, () => i('11')), /expected 1\.\.10, got 11/)
-  t.match(usageError(t, () => i('')), /expected an integer/)
-  t.match(usageError(t, () => i('1.0')), /expected an integer, got "1\.0"/)
-  t.match(usageError(t, () => i('0x5')), /expected an integer/)
-  t.match(usageError(t, () => i('+5')), /expected an integer/)
-  t.match(usageError(t, () => i('5abc')), /expected an integer/)
+  t.match(
+    usageError(t, () => i('0')),
+    /expected 1\.\.10, got 0/,
+  )
+  t.match(
+    usageError(t, () => i('11')),
+    /expected 1\.\.10, got 11/,
+  )
+  t.match(
+    usageError(t, () => i('')),
+    /expected an integer/,
+  )
+  t.match(
+    usageError(t, () => i('1.0')),
+    /expected an integer, got "1\.0"/,
+  )
+  t.match(
+    usageError(t, () => i('0x5')),
+    /expected an integer/,
+  )
+  t.match(
+    usageError(t, () => i('+5')),
+    /expected an integer/,
+  )
+  t.match(
+    usageError(t, () => i('5abc')),
+    /expected an integer/,
+  )
   t.equal(int(-5)('-3'), -3, 'negative within range')
-  t.match(usageError(t, () => int(0)('99999999999999999999')), /expected 0\.\./, 'beyond MAX_SAFE_INTEGER')
+  t.match(
+    usageError(t, () => int(0)('99999999999999999999')),
+    /expected 0\.\./,
+    'beyond MAX_SAFE_INTEGER',
+  )
   t.equal(int(0)('9007199254740991'), Number.MAX_SAFE_INTEGER)
   t.equal(text(' a b '), 'a b')
-  t.match(usageError(t, () => text('')), /must not be empty/)
+  t.match(
+    usageError(t, () => text('')),
+    /must not be empty/,
+  )
   t.same(list('a'), ['a'])
   t.same(list('a,,b,'), ['a', 'b'])
-  t.match(usageError(t, () => list(',')), /at least one/)
+  t.match(
+    usageError(t, () => list(',')),
+    /at least one/,
+  )
 })
 
 t.test('a flag-only option and the usage text', async (t) => {
@@ -180,16 +316,38 @@ t.test('a flag-only option and the usage text', async (t) => {
 })
 
 t.test('connection settings are checked at start: brokers, topic name, database URL, fault spec', async (t) => {
-  t.match(usageError(t, () => parse([], { KAFKA_BROKERS: 'foo:bar' })), /^invalid KAFKA_BROKERS: expected host:port, got "foo:bar"/)
-  t.match(usageError(t, () => parse([], { KAFKA_BROKERS: 'a:9092,b:70000' })), /got "b:70000"/)
+  t.match(
+    usageError(t, () => parse([], { KAFKA_BROKERS: 'foo:bar' })),
+    /^invalid KAFKA_BROKERS: expected host:port, got "foo:bar"/,
+  )
+  t.match(
+    usageError(t, () => parse([], { KAFKA_BROKERS: 'a:9092,b:70000' })),
+    /got "b:70000"/,
+  )
   t.same(parse([], { KAFKA_BROKERS: 'k1:9092, [::1]:9093' })!.kafkaBrokers, ['k1:9092', '[::1]:9093'])
-  t.match(usageError(t, () => parse([], { KAFKA_TOPIC: 'bad topic!' })), /^invalid KAFKA_TOPIC: "bad topic!" is not a Kafka topic name/)
-  t.match(usageError(t, () => parse(['--kafka-topic', '..'])), /invalid --kafka-topic/)
+  t.match(
+    usageError(t, () => parse([], { KAFKA_TOPIC: 'bad topic!' })),
+    /^invalid KAFKA_TOPIC: "bad topic!" is not a Kafka topic name/,
+  )
+  t.match(
+    usageError(t, () => parse(['--kafka-topic', '..'])),
+    /invalid --kafka-topic/,
+  )
   t.equal(parse([], { KAFKA_TOPIC: 'sales.v2_eu-1' })!.kafkaTopic, 'sales.v2_eu-1')
   for (const url of ['notaurl', 'postgresql://u@h/brk%zzdb', 'postgresql://u@[::1:5432/db', 'mysql://u@h/db']) {
-    t.match(usageError(t, () => parse([], { DATABASE_URL: url })), /^invalid DATABASE_URL: expected/, url)
+    t.match(
+      usageError(t, () => parse([], { DATABASE_URL: url })),
+      /^invalid DATABASE_URL: expected/,
+      url,
+    )
   }
-  t.equal(parse([], { DATABASE_URL: 'postgres://u:p%40ss@db:5433/sales?sslmode=require' })!.databaseUrl, 'postgres://u:p%40ss@db:5433/sales?sslmode=require')
-  t.match(usageError(t, () => parse([], { TUMBLER_FAULTS: 'bogus' })), /^invalid TUMBLER_FAULTS: bad fault "bogus"/)
+  t.equal(
+    parse([], { DATABASE_URL: 'postgres://u:p%40ss@db:5433/sales?sslmode=require' })!.databaseUrl,
+    'postgres://u:p%40ss@db:5433/sales?sslmode=require',
+  )
+  t.match(
+    usageError(t, () => parse([], { TUMBLER_FAULTS: 'bogus' })),
+    /^invalid TUMBLER_FAULTS: bad fault "bogus"/,
+  )
   t.equal(parse([], { TUMBLER_FAULTS: 'actor0:batch:2,sigusr2,warning' })!.faults, 'actor0:batch:2,sigusr2,warning')
 })

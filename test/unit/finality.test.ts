@@ -1,9 +1,9 @@
 // Unit tests for window finality against ../shared/CONTRACT.md, "Window semantics": the low
-// watermark over partitions (workers/finality.ts), idleness (src/idle.ts), and an idle
+// watermark over partitions (workers/finality.ts), idleness (src/pipeline/idle-watch.ts), and an idle
 // advance recorded and replayed (workers/partition-state.ts).
 import t from 'tap'
-import { recordOf } from '../../src/batch-codec.js'
-import { IdleWatch, HIGH_WATERMARK_FRESH_MS } from '../../src/idle.js'
+import { recordOf } from '../../src/shared/batch-codec.js'
+import { IdleWatch, HIGH_WATERMARK_FRESH_MS } from '../../src/pipeline/idle-watch.js'
 import { idleAdvances, lowWatermark, type PartitionProgress } from '../../workers/finality.js'
 import { PartitionState, type WindowRules } from '../../workers/partition-state.js'
 
@@ -13,7 +13,11 @@ const T12 = Date.UTC(2024, 4, 1, 12, 0, 0)
 const RULES: WindowRules = { windowMs: MIN, latenessMs: L, futureMs: 300_000 }
 
 /** A progress row whose watermark is `w` (from its events), idle at its position if `idle`. */
-const row = (partition: number, w: number | null, o: { idle?: boolean; idleWatermarkMs?: number; next?: string } = {}): PartitionProgress => ({
+const row = (
+  partition: number,
+  w: number | null,
+  o: { idle?: boolean; idleWatermarkMs?: number; next?: string } = {},
+): PartitionProgress => ({
   partition,
   nextOffset: o.next ?? '100',
   maxEventMs: w === null ? null : w + L,
@@ -26,9 +30,21 @@ t.test('low watermark: the smallest watermark over every partition of the topic'
   t.equal(lowWatermark([row(0, T12 + 5_000), row(1, T12)], 3, L), null, 'a partition without a row holds it back')
   t.equal(lowWatermark([row(0, T12 + 5_000), row(1, null), row(2, T12)], 3, L), null, 'a partition without a watermark holds it back')
   t.equal(lowWatermark([row(0, T12), row(1, T12)], 0, L), null, 'the partition count unknown: no low watermark')
-  t.equal(lowWatermark([row(0, T12 + 5_000), row(1, T12 + 1), row(2, T12 + 2)], 2, L), T12 + 1, 'rows beyond a stale partition count count too')
-  t.equal(lowWatermark([row(0, T12 + 5_000), row(1, null, { idleWatermarkMs: T12 + 2_000 })], 2, L), T12 + 2_000, 'an idle advance is the watermark of a partition without events')
-  t.equal(lowWatermark([row(0, T12 + 5_000), row(1, T12, { idleWatermarkMs: T12 + 3_000 })], 2, L), T12 + 3_000, 'the later of the events and the advance')
+  t.equal(
+    lowWatermark([row(0, T12 + 5_000), row(1, T12 + 1), row(2, T12 + 2)], 2, L),
+    T12 + 1,
+    'rows beyond a stale partition count count too',
+  )
+  t.equal(
+    lowWatermark([row(0, T12 + 5_000), row(1, null, { idleWatermarkMs: T12 + 2_000 })], 2, L),
+    T12 + 2_000,
+    'an idle advance is the watermark of a partition without events',
+  )
+  t.equal(
+    lowWatermark([row(0, T12 + 5_000), row(1, T12, { idleWatermarkMs: T12 + 3_000 })], 2, L),
+    T12 + 3_000,
+    'the later of the events and the advance',
+  )
   t.equal(lowWatermark([row(0, T12 + 5_000), row(1, T12 + 4_000, { idleWatermarkMs: T12 + 3_000 })], 2, L), T12 + 4_000)
 })
 
@@ -38,17 +54,38 @@ t.test('idle advance: to the lowest watermark above its own', async (t) => {
   const idle1 = [row(0, T12 + 30_000), row(1, T12 + 10_000, { idle: true }), row(2, T12 + 20_000)]
   t.same([...idleAdvances(idle1, [1], 3, L)], [[1, T12 + 20_000]], 'the slowest, idle, rises to the next one up')
   t.same([...idleAdvances([row(0, T12 + 30_000, { idle: true }), row(1, T12 + 10_000)], [0], 2, L)], [], 'nothing above: no advance')
-  t.same([...idleAdvances([row(0, T12 + 10_000), row(1, T12 + 10_000, { idle: true }), row(2, T12 + 50_000)], [1], 3, L)], [], 'level with a partition that is not idle: stays, does not pass it')
-  t.same([...idleAdvances([row(0, T12 + 10_000, { idle: true }), row(1, T12 + 10_000, { idle: true }), row(2, T12 + 50_000)], [0, 1], 3, L)], [
-    [0, T12 + 50_000],
-    [1, T12 + 50_000],
-  ], 'level only with idle partitions: both rise')
-  t.same([...idleAdvances([row(0, null, { idle: true }), row(1, T12)], [0], 3, L)], [], 'no watermark, and a partition without a row (none either): stays')
-  t.same([...idleAdvances([row(0, null, { idle: true }), row(1, null), row(2, T12)], [0], 3, L)], [], 'no watermark, level with an active partition without one: stays')
+  t.same(
+    [...idleAdvances([row(0, T12 + 10_000), row(1, T12 + 10_000, { idle: true }), row(2, T12 + 50_000)], [1], 3, L)],
+    [],
+    'level with a partition that is not idle: stays, does not pass it',
+  )
+  t.same(
+    [...idleAdvances([row(0, T12 + 10_000, { idle: true }), row(1, T12 + 10_000, { idle: true }), row(2, T12 + 50_000)], [0, 1], 3, L)],
+    [
+      [0, T12 + 50_000],
+      [1, T12 + 50_000],
+    ],
+    'level only with idle partitions: both rise',
+  )
+  t.same(
+    [...idleAdvances([row(0, null, { idle: true }), row(1, T12)], [0], 3, L)],
+    [],
+    'no watermark, and a partition without a row (none either): stays',
+  )
+  t.same(
+    [...idleAdvances([row(0, null, { idle: true }), row(1, null), row(2, T12)], [0], 3, L)],
+    [],
+    'no watermark, level with an active partition without one: stays',
+  )
 })
 
 t.test('idle advance: a topic that goes quiet ends with every partition at the highest watermark', async (t) => {
-  let rows = [row(0, T12 + 10_000, { idle: true }), row(1, T12 + 20_000, { idle: true }), row(2, T12 + 40_000, { idle: true }), row(3, null, { idle: true })]
+  let rows = [
+    row(0, T12 + 10_000, { idle: true }),
+    row(1, T12 + 20_000, { idle: true }),
+    row(2, T12 + 40_000, { idle: true }),
+    row(3, null, { idle: true }),
+  ]
   const lows: (number | null)[] = []
   for (let round = 0; round < 10; round++) {
     const raised = idleAdvances(rows, [0, 1, 2, 3], 4, L)
@@ -89,7 +126,13 @@ t.test('IdleWatch: idle after the idle time with nothing to read; never with 0',
 
 /** One record of the seed form at an event time, with its Kafka timestamp equal to it. */
 const add = (s: PartitionState, offset: number, eventMs: number) =>
-  s.add(recordOf(Buffer.from(JSON.stringify({ product_category: 'Books', amount: 1, timestamp: new Date(eventMs).toISOString() })), offset, eventMs))
+  s.add(
+    recordOf(
+      Buffer.from(JSON.stringify({ product_category: 'Books', amount: 1, timestamp: new Date(eventMs).toISOString() })),
+      offset,
+      eventMs,
+    ),
+  )
 
 t.test('an idle advance recorded and replayed: later records judged against it, the same way every time', async (t) => {
   // Partition at 12:05 of events (watermark 12:04); the writer raised it to 12:10 from offset 20.
@@ -98,8 +141,15 @@ t.test('an idle advance recorded and replayed: later records judged against it, 
   add(live, 20, T12 + 9 * MIN + 30_000) // window 12:09 ends at 12:10 = the watermark: late
   add(live, 21, T12 + 10 * MIN) // window 12:10: open
   const first = live.flush()!
-  t.same(first.rejected.map((r) => [r.offset, r.reason]), [['20', 'late']], 'a record for a window the advance closed is late')
-  t.same(first.deltas.map((d) => [d.windowStartMs, d.count]), [[T12 + 10 * MIN, 1]])
+  t.same(
+    first.rejected.map((r) => [r.offset, r.reason]),
+    [['20', 'late']],
+    'a record for a window the advance closed is late',
+  )
+  t.same(
+    first.deltas.map((d) => [d.windowStartMs, d.count]),
+    [[T12 + 10 * MIN, 1]],
+  )
   t.equal(first.idleWatermarkMs, T12 + 10 * MIN, 'the flush names the advance it was judged against (the fence checks it)')
 
   // A replay starts from what Postgres committed with the advance: the same verdicts.
@@ -107,13 +157,21 @@ t.test('an idle advance recorded and replayed: later records judged against it, 
   add(replay, 20, T12 + 9 * MIN + 30_000)
   add(replay, 21, T12 + 10 * MIN)
   const again = replay.flush()!
-  t.same([again.rejected.map((r) => [r.offset, r.reason]), again.deltas], [first.rejected.map((r) => [r.offset, r.reason]), first.deltas], 'decided the same way on replay')
+  t.same(
+    [again.rejected.map((r) => [r.offset, r.reason]), again.deltas],
+    [first.rejected.map((r) => [r.offset, r.reason]), first.deltas],
+    'decided the same way on replay',
+  )
 
   // A watermark never moves back: a lower advance changes nothing.
   const s = new PartitionState(0, 'e1', 0, null, T12 + 10 * MIN, RULES)
   t.equal(s.advance(0, T12), true)
   add(s, 0, T12 + 9 * MIN)
-  t.same(s.flush()!.rejected.map((r) => r.reason), ['late'], 'still judged against the higher one')
+  t.same(
+    s.flush()!.rejected.map((r) => r.reason),
+    ['late'],
+    'still judged against the higher one',
+  )
 })
 
 t.test('an idle advance that comes after a record was read is refused (the fence then re-reads)', async (t) => {

@@ -1,8 +1,8 @@
-// Which consumer failures end the process (src/consumer.ts classifyKafkaError): only those that
+// Which consumer failures end the process (src/kafka/group-consumer.ts classifyKafkaError): only those that
 // say our configuration is refused. The errors are kafkajs's own classes, built as kafkajs builds them.
 import t from 'tap'
 import kafkajs from 'kafkajs'
-import { classifyKafkaError, kafkajsWouldRestart } from '../../src/consumer.js'
+import { classifyKafkaError, kafkajsWouldRestart } from '../../src/kafka/group-consumer.js'
 
 // kafkajs is CommonJS and its error classes are not named ESM exports; their typings also
 // leave out constructor arguments that the classes take.
@@ -12,7 +12,8 @@ const make = (name: string, ...args: unknown[]) => new errors[name]!(...args)
 
 /** A broker's error answer, as kafkajs's createErrorFromCode makes it. */
 const protocol = (type: string, retriable: boolean) => make('KafkaJSProtocolError', { message: type, type, code: 0, retriable })
-const connection = (message: string, code: string) => make('KafkaJSConnectionError', `Connection error: ${message}`, { broker: '127.0.0.1:9092', code })
+const connection = (message: string, code: string) =>
+  make('KafkaJSConnectionError', `Connection error: ${message}`, { broker: '127.0.0.1:9092', code })
 const refused = () => connection('connect ECONNREFUSED 127.0.0.1:9092', 'ECONNREFUSED')
 const exhausted = (cause: Error) => make('KafkaJSNumberOfRetriesExceeded', cause, { retryCount: 5, retryTime: 4000 })
 const noCoordinator = () => make('KafkaJSGroupCoordinatorNotFound', 'Failed to find group coordinator')

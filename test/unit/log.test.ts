@@ -1,10 +1,10 @@
-// Unit tests for src/log.ts: the line shape, per-thread bindings and levels, error stacks,
+// Unit tests for src/shared/log.ts: the line shape, per-thread bindings and levels, error stacks,
 // redaction, process warnings, and whole lines when threads write at once into a pipe.
 import { spawnSync } from 'node:child_process'
 import path from 'node:path'
 import t from 'tap'
 import { jsonLines } from '../helpers/json-lines.js'
-import { childLogger, configureLog, redactUrl } from '../../src/log.js'
+import { childLogger, configureLog, redactUrl } from '../../src/shared/log.js'
 
 const program = path.resolve(import.meta.dirname, '../helpers/log-threads.ts')
 const PAD = 20_000 // chars: five times a pipe's atomic write (PIPE_BUF, 4 KiB)
@@ -14,21 +14,40 @@ t.test('four threads logging at once into a pipe: every line whole JSON, with it
   t.equal(run.status, 0, `the program ran: ${run.stderr.slice(-500)}`)
   t.equal(run.stdout, '', 'nothing on stdout')
   const { notJson, lines } = jsonLines(run.stderr)
-  t.same(notJson.map((l) => l.slice(0, 200)), [], 'every stderr line is one JSON object')
-  t.ok(lines.every((l) => typeof l.msg === 'string' && ['debug', 'info', 'warn', 'error'].includes(l.level) && new Date(l.time).toISOString() === l.time), 'msg, level by name and ISO time on every line')
-  t.ok(lines.every((l) => l.owner === 'test-owner'), 'the bindings of configureLog on every line, worker threads included')
+  t.same(
+    notJson.map((l) => l.slice(0, 200)),
+    [],
+    'every stderr line is one JSON object',
+  )
+  t.ok(
+    lines.every(
+      (l) => typeof l.msg === 'string' && ['debug', 'info', 'warn', 'error'].includes(l.level) && new Date(l.time).toISOString() === l.time,
+    ),
+    'msg, level by name and ISO time on every line',
+  )
+  t.ok(
+    lines.every((l) => l.owner === 'test-owner'),
+    'the bindings of configureLog on every line, worker threads included',
+  )
 
   const threads = ['main', 'worker-0', 'worker-1', 'worker-2']
   for (const thread of threads) {
     const own = lines.filter((l) => l.thread === thread)
     t.equal(own.filter((l) => l.msg === 'long line' && l.pad.length === PAD).length, 100, `${thread}: all its long lines, whole`)
-    t.ok(own.some((l) => l.msg === 'debug line'), `${thread}: the configured level (debug)`)
+    t.ok(
+      own.some((l) => l.msg === 'debug line'),
+      `${thread}: the configured level (debug)`,
+    )
     const err = own.find((l) => l.msg === 'with an error')
     t.equal(err?.error?.message, 'outer: inner', `${thread}: the error with its cause`)
     t.match(err?.error?.stack, /^Error: outer\n\s+at /, `${thread}: the error's stack`)
     t.equal(err?.password, '***', `${thread}: a password field redacted`)
     t.equal(err?.sasl?.password, '***', `${thread}: a nested password field redacted`)
-    t.match(own.find((l) => l.msg === 'process warning')?.warning, { name: 'TestWarning', code: 'TEST_CODE', message: 'provoked', stack: /^TestWarning: provoked\n/ }, `${thread}: its process warning as a warn line`)
+    t.match(
+      own.find((l) => l.msg === 'process warning')?.warning,
+      { name: 'TestWarning', code: 'TEST_CODE', message: 'provoked', stack: /^TestWarning: provoked\n/ },
+      `${thread}: its process warning as a warn line`,
+    )
   }
   t.equal(new Set(lines.map((l) => l.thread)).size, threads.length, 'no other thread name')
   t.notOk(run.stderr.includes('never-logged'), 'no password anywhere')

@@ -2,7 +2,7 @@
 // amount and timestamp spellings have their own tests, amount.test.ts and timestamp.test.ts).
 import t from 'tap'
 import { checkCategory, isInvalid, parseRecord, type Parsed } from '../../workers/record.js'
-import { RejectReason } from '../../src/protocol.js'
+import { RejectReason } from '../../src/shared/protocol.js'
 
 const TS = '2024-05-01 12:00:00'
 const TS_MS = Date.UTC(2024, 4, 1, 12, 0, 0)
@@ -38,7 +38,11 @@ t.test('parseRecord: every reason it produces', async (t) => {
     ['tombstone (null value)', null, RejectReason.TOMBSTONE],
     ['empty buffer', Buffer.alloc(0), RejectReason.EMPTY],
     ['invalid UTF-8 0xC3 0x28', Buffer.from([0xc3, 0x28]), RejectReason.INVALID_UTF8],
-    ['invalid UTF-8 inside otherwise good JSON', Buffer.concat([raw('{"product_category":"'), Buffer.from([0xff]), raw('","amount":1,"timestamp":"' + TS + '"}')]), RejectReason.INVALID_UTF8],
+    [
+      'invalid UTF-8 inside otherwise good JSON',
+      Buffer.concat([raw('{"product_category":"'), Buffer.from([0xff]), raw('","amount":1,"timestamp":"' + TS + '"}')]),
+      RejectReason.INVALID_UTF8,
+    ],
     ['UTF-8 encoded surrogate (CESU) ED A0 80', Buffer.from([0x22, 0xed, 0xa0, 0x80, 0x22]), RejectReason.INVALID_UTF8],
     ['overlong encoding C0 AF', Buffer.from([0xc0, 0xaf]), RejectReason.INVALID_UTF8],
     ['truncated multi-byte sequence', Buffer.from([0xe2, 0x82]), RejectReason.INVALID_UTF8],
@@ -46,7 +50,11 @@ t.test('parseRecord: every reason it produces', async (t) => {
     ['invalid JSON: single quotes', raw("{'a':1}"), RejectReason.INVALID_JSON],
     ['invalid JSON: only whitespace', raw('   '), RejectReason.INVALID_JSON],
     ['invalid JSON: NaN literal', raw('{"product_category":"x","amount":NaN,"timestamp":"' + TS + '"}'), RejectReason.INVALID_JSON],
-    ['invalid JSON: two BOMs before the object', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf, 0xef, 0xbb, 0xbf]), json(valid())]), RejectReason.INVALID_JSON],
+    [
+      'invalid JSON: two BOMs before the object',
+      Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf, 0xef, 0xbb, 0xbf]), json(valid())]),
+      RejectReason.INVALID_JSON,
+    ],
     ['not an object: array', raw('[1,2]'), RejectReason.NOT_OBJECT],
     ['not an object: array of a valid record', raw(`[${JSON.stringify(valid())}]`), RejectReason.NOT_OBJECT],
     ['not an object: string', raw('"hello"'), RejectReason.NOT_OBJECT],
@@ -60,14 +68,26 @@ t.test('parseRecord: every reason it produces', async (t) => {
     ['category an object', json(valid({ product_category: { name: 'x' } })), RejectReason.INVALID_CATEGORY],
     ['category empty', json(valid({ product_category: '' })), RejectReason.INVALID_CATEGORY],
     ['category 51 code points', json(valid({ product_category: 'a'.repeat(51) })), RejectReason.INVALID_CATEGORY],
-    ['category lone surrogate escape', raw('{"product_category":"\\ud800","amount":1,"timestamp":"' + TS + '"}'), RejectReason.INVALID_CATEGORY],
+    [
+      'category lone surrogate escape',
+      raw('{"product_category":"\\ud800","amount":1,"timestamp":"' + TS + '"}'),
+      RejectReason.INVALID_CATEGORY,
+    ],
     ['category NUL escape', raw('{"product_category":"a\\u0000b","amount":1,"timestamp":"' + TS + '"}'), RejectReason.INVALID_CATEGORY],
     ['amount a string "12.50"', json(valid({ amount: '12.50' })), RejectReason.INVALID_AMOUNT],
     ['amount negative', json(valid({ amount: -0.01 })), RejectReason.INVALID_AMOUNT],
     ['amount 1e9', raw('{"product_category":"x","amount":1e9,"timestamp":"' + TS + '"}'), RejectReason.INVALID_AMOUNT],
     ['amount 12.345', json(valid({ amount: 12.345 })), RejectReason.INVALID_AMOUNT],
-    ['amount 1e999 (JSON.parse gives Infinity)', raw('{"product_category":"x","amount":1e999,"timestamp":"' + TS + '"}'), RejectReason.INVALID_AMOUNT],
-    ['amount -1e999 (JSON.parse gives -Infinity)', raw('{"product_category":"x","amount":-1e999,"timestamp":"' + TS + '"}'), RejectReason.INVALID_AMOUNT],
+    [
+      'amount 1e999 (JSON.parse gives Infinity)',
+      raw('{"product_category":"x","amount":1e999,"timestamp":"' + TS + '"}'),
+      RejectReason.INVALID_AMOUNT,
+    ],
+    [
+      'amount -1e999 (JSON.parse gives -Infinity)',
+      raw('{"product_category":"x","amount":-1e999,"timestamp":"' + TS + '"}'),
+      RejectReason.INVALID_AMOUNT,
+    ],
     ['amount missing', json(valid({ amount: undefined })), RejectReason.INVALID_AMOUNT],
     ['amount null', json(valid({ amount: null })), RejectReason.INVALID_AMOUNT],
     ['amount boolean', json(valid({ amount: true })), RejectReason.INVALID_AMOUNT],
@@ -75,15 +95,27 @@ t.test('parseRecord: every reason it produces', async (t) => {
     ['timestamp a number (epoch ms)', json(valid({ timestamp: TS_MS })), RejectReason.INVALID_TIMESTAMP],
     ['timestamp not a date', json(valid({ timestamp: '2026-02-30 00:00:00' })), RejectReason.INVALID_TIMESTAMP],
     ['timestamp date only', json(valid({ timestamp: '2024-05-01' })), RejectReason.INVALID_TIMESTAMP],
-    ['amount 0.3000000000000000001 (the double of 0.3)', raw('{"product_category":"x","amount":0.3000000000000000001,"timestamp":"' + TS + '"}'), RejectReason.INVALID_AMOUNT],
-    ['amount -1e-400 (the double -0)', raw('{"product_category":"x","amount":-1e-400,"timestamp":"' + TS + '"}'), RejectReason.INVALID_AMOUNT],
+    [
+      'amount 0.3000000000000000001 (the double of 0.3)',
+      raw('{"product_category":"x","amount":0.3000000000000000001,"timestamp":"' + TS + '"}'),
+      RejectReason.INVALID_AMOUNT,
+    ],
+    [
+      'amount -1e-400 (the double -0)',
+      raw('{"product_category":"x","amount":-1e-400,"timestamp":"' + TS + '"}'),
+      RejectReason.INVALID_AMOUNT,
+    ],
   ]
   for (const [name, value, reason] of cases) {
     const p = parseRecord(value)
     t.equal(reasonOf(p), reason, name)
     if (isInvalid(p)) t.type(p.detail, 'string', `${name}: has a detail`)
   }
-  t.equal(Object.values(RejectReason).filter((r) => cases.some(([, , c]) => c === r)).length, 8, 'all 8 parse-time reasons are covered (late/future come from PartitionState)')
+  t.equal(
+    Object.values(RejectReason).filter((r) => cases.some(([, , c]) => c === r)).length,
+    8,
+    'all 8 parse-time reasons are covered (late/future come from PartitionState)',
+  )
 })
 
 t.test('parseRecord: the first failing field decides the reason', async (t) => {
@@ -107,7 +139,11 @@ t.test('parseRecord: __proto__ and constructor keys', async (t) => {
   t.same(parseRecord(withProto), { category: 'Toys', cents: 310, eventMs: TS_MS })
   const viaProto = raw(`{"__proto__":{"product_category":"Toys","amount":3.1,"timestamp":"${TS}"},"amount":3.1,"timestamp":"${TS}"}`)
   t.equal(reasonOf(parseRecord(viaProto)), RejectReason.INVALID_CATEGORY, 'product_category inside "__proto__" is not the category')
-  t.equal(reasonOf(parseRecord(raw(`{"__proto__":null,"product_category":"a","amount":1,"timestamp":"${TS}"}`))), undefined, '"__proto__": null is harmless')
+  t.equal(
+    reasonOf(parseRecord(raw(`{"__proto__":null,"product_category":"a","amount":1,"timestamp":"${TS}"}`))),
+    undefined,
+    '"__proto__": null is harmless',
+  )
   t.equal(({} as Record<string, unknown>).product_category, undefined, 'no pollution after parsing')
   // "constructor" as a field name: the one we look up must be own, never Object.prototype.constructor.
   t.equal(reasonOf(parseRecord(raw(`{"constructor":"x","amount":1,"timestamp":"${TS}"}`))), RejectReason.INVALID_CATEGORY)
@@ -125,12 +161,24 @@ t.test('parseRecord: fields inherited from a polluted Object.prototype are not r
   Object.defineProperty(proto, 'timestamp', { value: TS, configurable: true, writable: true })
   t.equal(reasonOf(parseRecord(raw('{}'))), RejectReason.INVALID_CATEGORY, 'category only via the prototype → rejected')
   t.equal(reasonOf(parseRecord(raw('{"product_category":"x"}'))), RejectReason.INVALID_AMOUNT, 'amount only via the prototype → rejected')
-  t.equal(reasonOf(parseRecord(raw('{"product_category":"x","amount":2}'))), RejectReason.INVALID_TIMESTAMP, 'timestamp only via the prototype → rejected')
+  t.equal(
+    reasonOf(parseRecord(raw('{"product_category":"x","amount":2}'))),
+    RejectReason.INVALID_TIMESTAMP,
+    'timestamp only via the prototype → rejected',
+  )
 })
 
 t.test('parseRecord: duplicate keys, JSON.parse takes the last', async (t) => {
-  t.same(parseRecord(raw(`{"product_category":"A","product_category":"B","amount":1,"timestamp":"${TS}"}`)), { category: 'B', cents: 100, eventMs: TS_MS })
-  t.same(parseRecord(raw(`{"product_category":"A","amount":"bad","amount":2.25,"timestamp":"${TS}"}`)), { category: 'A', cents: 225, eventMs: TS_MS })
+  t.same(parseRecord(raw(`{"product_category":"A","product_category":"B","amount":1,"timestamp":"${TS}"}`)), {
+    category: 'B',
+    cents: 100,
+    eventMs: TS_MS,
+  })
+  t.same(parseRecord(raw(`{"product_category":"A","amount":"bad","amount":2.25,"timestamp":"${TS}"}`)), {
+    category: 'A',
+    cents: 225,
+    eventMs: TS_MS,
+  })
   t.equal(reasonOf(parseRecord(raw(`{"product_category":"A","amount":2.25,"amount":-1,"timestamp":"${TS}"}`))), RejectReason.INVALID_AMOUNT)
 })
 

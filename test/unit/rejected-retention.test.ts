@@ -1,7 +1,7 @@
-// Unit tests for the planning half of src/rejected-retention.ts (which daily partitions of
+// Unit tests for the planning half of src/postgres/rejected-retention.ts (which daily partitions of
 // rejected_events a pass creates and drops); test/rejected-retention.test.ts runs the passes.
 import t from 'tap'
-import { AHEAD_DAYS, dayOfPartition, dayPartitionName, planRetention } from '../../src/rejected-retention.js'
+import { AHEAD_DAYS, dayOfPartition, dayPartitionName, planRetention } from '../../src/postgres/rejected-retention.js'
 
 const DAY = 86_400_000
 const day = (iso: string) => Date.parse(`${iso}T00:00:00Z`)
@@ -29,7 +29,12 @@ t.test('a fresh table: the days from the cutoff to AHEAD_DAYS after today are cr
 
 t.test('steady state: one day to create, one to drop; foreign tables untouched', async (t) => {
   const now = Date.parse('2026-11-30T05:42:00Z')
-  const existing = [...names('2026-10-29', '2026-10-30'), ...Array.from({ length: 33 }, (_, i) => dayPartitionName(day('2026-10-31') + i * DAY)), 'rejected_events_default', 'rejected_events_manual']
+  const existing = [
+    ...names('2026-10-29', '2026-10-30'),
+    ...Array.from({ length: 33 }, (_, i) => dayPartitionName(day('2026-10-31') + i * DAY)),
+    'rejected_events_default',
+    'rejected_events_manual',
+  ]
   const plan = planRetention(existing, now, 30)
   t.same(plan.create, [day('2026-12-03')])
   t.same(plan.drop, names('2026-10-29', '2026-10-30'), 'every day wholly before the cutoff, oldest first')

@@ -1,17 +1,29 @@
-// Unit tests of the retry helper (src/retry.ts) and of the Postgres error classifier
-// (src/pg-errors.ts) that decides which commits are retried. No Postgres.
+// Unit tests of the retry helper (src/shared/retry.ts) and of the Postgres error classifier
+// (src/shared/pg-errors.ts) that decides which commits are retried. No Postgres.
 import t from 'tap'
-import { pgErrorKind, sqlState } from '../../src/pg-errors.js'
-import { backoffMs, retry } from '../../src/retry.js'
+import { pgErrorKind, sqlState } from '../../src/shared/pg-errors.js'
+import { backoffMs, retry } from '../../src/shared/retry.js'
 
 t.test('backoffMs: doubles from baseMs up to maxMs, each wait between half and all of its step', async (t) => {
   const b = { baseMs: 100, maxMs: 5000 }
   const steps = [100, 200, 400, 800, 1600, 3200, 5000, 5000]
   steps.forEach((step, i) => {
-    t.equal(backoffMs(i + 1, b, () => 0), step / 2, `attempt ${i + 1}: at least ${step / 2} ms`)
-    t.equal(backoffMs(i + 1, b, () => 0.999999), step, `attempt ${i + 1}: at most ${step} ms`)
+    t.equal(
+      backoffMs(i + 1, b, () => 0),
+      step / 2,
+      `attempt ${i + 1}: at least ${step / 2} ms`,
+    )
+    t.equal(
+      backoffMs(i + 1, b, () => 0.999999),
+      step,
+      `attempt ${i + 1}: at most ${step} ms`,
+    )
   })
-  t.equal(backoffMs(10_000, b, () => 1), 5000, 'no overflow after many attempts')
+  t.equal(
+    backoffMs(10_000, b, () => 1),
+    5000,
+    'no overflow after many attempts',
+  )
   const waits = new Set(Array.from({ length: 50 }, () => backoffMs(5, b)))
   t.ok(waits.size > 10, `jittered: ${waits.size} distinct waits in 50 draws`)
 })
@@ -26,8 +38,15 @@ t.test('retry: retries until fn resolves, and says how many attempts it took', a
     { baseMs: 1, maxMs: 2, onRetry: (_err, attempt, delayMs) => void seen.push([attempt, delayMs]) },
   )
   t.same(r, { value: 'done', attempts: 3 })
-  t.same(seen.map(([a]) => a), [1, 2], 'onRetry after each failed attempt that is retried')
-  t.ok(seen.every(([, d]) => d >= 0 && d <= 2), 'waits within the cap')
+  t.same(
+    seen.map(([a]) => a),
+    [1, 2],
+    'onRetry after each failed attempt that is retried',
+  )
+  t.ok(
+    seen.every(([, d]) => d >= 0 && d <= 2),
+    'waits within the cap',
+  )
 })
 
 t.test('retry: an error the classifier refuses ends the loop at once', async (t) => {

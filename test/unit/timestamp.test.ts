@@ -1,19 +1,23 @@
-// Unit tests for workers/timestamp.ts and src/time-zone.ts against ../shared/CONTRACT.md,
+// Unit tests for workers/timestamp.ts and src/shared/time-zone.ts against ../shared/CONTRACT.md,
 // "Input" (`timestamp`), and docs/rejections.md, whose table is this test's table.
 import t from 'tap'
 import { rng } from '../../bench/rng.js'
 import { parseTimestamp } from '../../workers/timestamp.js'
 import { parseRecord } from '../../workers/record.js'
-import { offsetMinutes, parseZone, UTC } from '../../src/time-zone.js'
-import { RejectReason } from '../../src/protocol.js'
+import { offsetMinutes, parseZone, UTC } from '../../src/shared/time-zone.js'
+import { RejectReason } from '../../src/shared/protocol.js'
 import { timestampTable } from '../helpers/docs-tables.js'
 
-const reasonOf = (p: unknown): string | undefined => (typeof p === 'object' && p !== null && 'reason' in p ? (p as { reason: string }).reason : undefined)
-const iso = (ms: number | object): string => (typeof ms === 'number' ? (Number.isFinite(ms) ? new Date(ms).toISOString() : String(ms)) : `refused (${JSON.stringify(ms)})`)
+const reasonOf = (p: unknown): string | undefined =>
+  typeof p === 'object' && p !== null && 'reason' in p ? (p as { reason: string }).reason : undefined
+const iso = (ms: number | object): string =>
+  typeof ms === 'number' ? (Number.isFinite(ms) ? new Date(ms).toISOString() : String(ms)) : `refused (${JSON.stringify(ms)})`
 
 // Temporal (Node 26) is an independent reading of ISO 8601 and of java.time's zone rules.
 interface TemporalApi {
-  PlainDateTime: { from(text: string): { toZonedDateTime(zone: string, options: { disambiguation: 'compatible' }): { epochMilliseconds: number } } }
+  PlainDateTime: {
+    from(text: string): { toZonedDateTime(zone: string, options: { disambiguation: 'compatible' }): { epochMilliseconds: number } }
+  }
 }
 const Temporal = (globalThis as { Temporal?: TemporalApi }).Temporal!
 const haveTemporal = (globalThis as { Temporal?: TemporalApi }).Temporal !== undefined
@@ -23,7 +27,8 @@ function temporalMs(text: string, zone: string): number {
   const m = /^(.{10})[T ](.{8}(?:\.\d+)?)(.*)$/.exec(text)
   if (!m) return NaN
   const local = Temporal.PlainDateTime.from(`${m[1]}T${m[2]}`.replace(/(\.\d{9})\d+$/, '$1'))
-  const offset = m[3] === '' ? null : m[3] === 'Z' ? '+00:00' : m[3]!.replace(/^([+-]\d\d)$/, '$1:00').replace(/^([+-]\d\d)(\d\d)$/, '$1:$2')
+  const offset =
+    m[3] === '' ? null : m[3] === 'Z' ? '+00:00' : m[3]!.replace(/^([+-]\d\d)$/, '$1:00').replace(/^([+-]\d\d)(\d\d)$/, '$1:$2')
   const tz = offset ?? (zone === 'UTC' ? 'UTC' : zone)
   return Number(local.toZonedDateTime(tz, { disambiguation: 'compatible' }).epochMilliseconds)
 }
@@ -42,7 +47,8 @@ t.test('docs/rejections.md timestamp table: every row, as documented', async (t)
     if (gotText !== want) wrong.push(`${row.json} in ${row.zone}: got ${gotText}, documented ${want}`)
     // The same through a whole record (JSON.parse, the field lookup, the zone passed along).
     const record = parseRecord(Buffer.from(`{"product_category":"x","amount":1,"timestamp":${row.json}}`), zone)
-    const viaRecord = 'eventMs' in record ? iso(record.eventMs) : record.reason === RejectReason.INVALID_TIMESTAMP ? 'refused' : record.reason
+    const viaRecord =
+      'eventMs' in record ? iso(record.eventMs) : record.reason === RejectReason.INVALID_TIMESTAMP ? 'refused' : record.reason
     if (viaRecord !== want) wrong.push(`${row.json} in ${row.zone} as a record: got ${viaRecord}, documented ${want}`)
     if (haveTemporal && row.instant !== null && iso(temporalMs(value as string, row.zone)) !== row.instant) {
       wrong.push(`${row.json} in ${row.zone}: Temporal reads ${iso(temporalMs(value as string, row.zone))}, documented ${row.instant}`)
@@ -147,31 +153,35 @@ t.test('parseZone: TIMESTAMP_DEFAULT_ZONE values', async (t) => {
   }
 })
 
-t.test('a region default zone resolves every local time as java.time (Temporal) does', { skip: !haveTemporal && 'needs Temporal (Node 26)' }, async (t) => {
-  // Every 20 minutes over years with gaps and overlaps, in zones with odd rules: half-hour DST
-  // (Lord Howe), southern hemisphere (Sao Paulo), a skipped day (Apia 2011), Ramadan DST
-  // (Casablanca), a historic second-precision LMT (Paris 1911), double summer time (London 1947).
-  const spans: [string, string, string][] = [
-    ['Europe/Paris', '2026-01-01', '2027-01-01'],
-    ['Europe/Paris', '1911-03-01', '1911-03-20'],
-    ['America/New_York', '2026-01-01', '2027-01-01'],
-    ['Australia/Lord_Howe', '2025-01-01', '2026-01-01'],
-    ['America/Sao_Paulo', '2018-01-01', '2019-06-01'],
-    ['Pacific/Apia', '2011-12-20', '2012-01-10'],
-    ['Africa/Casablanca', '2025-01-01', '2026-01-01'],
-    ['Europe/London', '1947-01-01', '1948-01-01'],
-  ]
-  let checked = 0
-  const wrong: string[] = []
-  for (const [name, from, to] of spans) {
-    const zone = parseZone(name)
-    for (let local = Date.parse(`${from}T00:00:00Z`); local < Date.parse(`${to}T00:00:00Z`); local += 20 * 60_000) {
-      const text = new Date(local).toISOString().slice(0, 19)
-      const want = Number(Temporal.PlainDateTime.from(text).toZonedDateTime(name, { disambiguation: 'compatible' }).epochMilliseconds)
-      const got = parseTimestamp(text.replace('T', ' '), zone)
-      checked++
-      if (got !== want && wrong.length < 5) wrong.push(`${text} ${name}: got ${iso(got)}, Temporal ${iso(want)}`)
+t.test(
+  'a region default zone resolves every local time as java.time (Temporal) does',
+  { skip: !haveTemporal && 'needs Temporal (Node 26)' },
+  async (t) => {
+    // Every 20 minutes over years with gaps and overlaps, in zones with odd rules: half-hour DST
+    // (Lord Howe), southern hemisphere (Sao Paulo), a skipped day (Apia 2011), Ramadan DST
+    // (Casablanca), a historic second-precision LMT (Paris 1911), double summer time (London 1947).
+    const spans: [string, string, string][] = [
+      ['Europe/Paris', '2026-01-01', '2027-01-01'],
+      ['Europe/Paris', '1911-03-01', '1911-03-20'],
+      ['America/New_York', '2026-01-01', '2027-01-01'],
+      ['Australia/Lord_Howe', '2025-01-01', '2026-01-01'],
+      ['America/Sao_Paulo', '2018-01-01', '2019-06-01'],
+      ['Pacific/Apia', '2011-12-20', '2012-01-10'],
+      ['Africa/Casablanca', '2025-01-01', '2026-01-01'],
+      ['Europe/London', '1947-01-01', '1948-01-01'],
+    ]
+    let checked = 0
+    const wrong: string[] = []
+    for (const [name, from, to] of spans) {
+      const zone = parseZone(name)
+      for (let local = Date.parse(`${from}T00:00:00Z`); local < Date.parse(`${to}T00:00:00Z`); local += 20 * 60_000) {
+        const text = new Date(local).toISOString().slice(0, 19)
+        const want = Number(Temporal.PlainDateTime.from(text).toZonedDateTime(name, { disambiguation: 'compatible' }).epochMilliseconds)
+        const got = parseTimestamp(text.replace('T', ' '), zone)
+        checked++
+        if (got !== want && wrong.length < 5) wrong.push(`${text} ${name}: got ${iso(got)}, Temporal ${iso(want)}`)
+      }
     }
-  }
-  t.same(wrong, [], `${checked} local times agree`)
-})
+    t.same(wrong, [], `${checked} local times agree`)
+  },
+)

@@ -2,9 +2,9 @@
 import { createHash } from 'node:crypto'
 import t from 'tap'
 import { isLate, PartitionState, watermark, windowStart, type WindowRules } from '../../workers/partition-state.js'
-import { recordOf } from '../../src/batch-codec.js'
-import { RejectReason, type PartitionFlush } from '../../src/protocol.js'
-import { parseZone, UTC } from '../../src/time-zone.js'
+import { recordOf } from '../../src/shared/batch-codec.js'
+import { RejectReason, type PartitionFlush } from '../../src/shared/protocol.js'
+import { parseZone, UTC } from '../../src/shared/time-zone.js'
 
 const RULES: WindowRules = { windowMs: 60_000, latenessMs: 60_000, futureMs: 300_000 }
 const MIN = 60_000
@@ -141,7 +141,10 @@ t.test('PartitionState: the watermark comes from the stored maxEventMs at assign
   s.push(rec(T12 + 59_999))
   s.push(rec(T12 + 60_000))
   const f = s.flush()
-  t.same(f.rejected.map((r) => [r.offset, r.reason]), [['100', RejectReason.LATE]])
+  t.same(
+    f.rejected.map((r) => [r.offset, r.reason]),
+    [['100', RejectReason.LATE]],
+  )
   t.same(f.deltas, [{ windowStartMs: T12 + MIN, category: 'Books', cents: 100, count: 1 }])
   t.equal(f.maxEventMs, T12 + 2 * MIN, 'an older record does not lower the max')
 })
@@ -168,9 +171,19 @@ t.test('PartitionState: a future record is rejected and does not move the waterm
   s.push(rec(T12 + 60 * MIN, 'Books', 3), kafka) // an hour ahead of its Kafka timestamp: future
   s.push(rec(T12 + 9 * MIN, 'Books', 4), kafka) // would be late only if a future record had moved the watermark
   const f = s.flush()
-  t.same(f.rejected.map((r) => [r.offset, r.reason]), [['1', RejectReason.FUTURE], ['2', RejectReason.FUTURE]])
+  t.same(
+    f.rejected.map((r) => [r.offset, r.reason]),
+    [
+      ['1', RejectReason.FUTURE],
+      ['2', RejectReason.FUTURE],
+    ],
+  )
   t.equal(f.maxEventMs, T12 + 10 * MIN, 'max event is the accepted 12:10:00, not the future 13:00')
-  t.same(deltaOf(f, T12 + 9 * MIN), { windowStartMs: T12 + 9 * MIN, category: 'Books', cents: 400, count: 1 }, 'later normal record for an earlier window is not late')
+  t.same(
+    deltaOf(f, T12 + 9 * MIN),
+    { windowStartMs: T12 + 9 * MIN, category: 'Books', cents: 400, count: 1 },
+    'later normal record for an earlier window is not late',
+  )
   t.same(deltaOf(f, T12 + 10 * MIN), { windowStartMs: T12 + 10 * MIN, category: 'Books', cents: 100, count: 1 })
   t.match(f.rejected[0]?.detail, /300s/)
   // A record with an event time before its Kafka timestamp is never "future".
@@ -187,7 +200,11 @@ t.test('PartitionState: a record both future and late is future (CONTRACT: futur
   t.ok(isLate(T12, T12 + 10 * MIN - RULES.latenessMs, RULES.windowMs), 'it is late by the window rule')
   t.ok(T12 - (T12 - 60 * MIN) > RULES.futureMs, 'and future by the future rule')
   const f = s.flush()
-  t.same(f.rejected.map((r) => [r.offset, r.reason]), [['1', RejectReason.FUTURE]], 'the reason is future')
+  t.same(
+    f.rejected.map((r) => [r.offset, r.reason]),
+    [['1', RejectReason.FUTURE]],
+    'the reason is future',
+  )
   t.match(f.rejected[0]?.detail, /after the Kafka timestamp/)
 })
 
@@ -210,7 +227,10 @@ t.test('PartitionState: future and invalid records do not touch the watermark', 
   s.push(null, T12 + 50 * MIN)
   s.push(rec(T12 + 9 * MIN))
   const f = s.flush()
-  t.same(f.rejected.map((r) => r.reason), [RejectReason.FUTURE, RejectReason.INVALID_JSON, RejectReason.TOMBSTONE])
+  t.same(
+    f.rejected.map((r) => r.reason),
+    [RejectReason.FUTURE, RejectReason.INVALID_JSON, RejectReason.TOMBSTONE],
+  )
   t.equal(f.maxEventMs, T12 + 10 * MIN)
   t.equal(deltaOf(f, T12 + 9 * MIN)?.count, 1)
 })
@@ -229,7 +249,10 @@ t.test('PartitionState: offsets', async (t) => {
   t.equal(f1.nextOffset, '16', 'invalid records do not move the offset backwards')
   t.equal(f1.records, 3)
   t.same(f1.deltas, [{ windowStartMs: T12, category: 'Books', cents: 200, count: 2 }], 'no double count')
-  t.same(f1.rejected.map((r) => r.offset), ['11'])
+  t.same(
+    f1.rejected.map((r) => r.offset),
+    ['11'],
+  )
   t.equal(s.pending, 0)
   t.equal(s.flush(), null, 'nothing added since the last flush → null')
   add(s, 12, T12, rec(T12)) // still below nextOffset after a flush
@@ -243,7 +266,10 @@ t.test('PartitionState: offsets', async (t) => {
   t.equal(typeof f2.nextOffset, 'string')
   t.equal(f2.minAppendMs, T12 + 1000)
   t.same(f2.deltas, [{ windowStartMs: T12, category: 'Books', cents: 100, count: 1 }], 'deltas reset at flush')
-  t.same(f2.rejected.map((r) => [r.offset, r.reason]), [['17', RejectReason.TOMBSTONE]])
+  t.same(
+    f2.rejected.map((r) => [r.offset, r.reason]),
+    [['17', RejectReason.TOMBSTONE]],
+  )
   const f3 = (add(s, 18, T12, Buffer.alloc(0)), s.flush()!)
   t.equal(f3.fromOffset, '18')
   t.equal(f3.nextOffset, '19')
@@ -316,7 +342,11 @@ t.test('PartitionState: a rejected payload is capped; its full length and SHA-25
   t.equal(r1!.payloadBytes, 6)
   t.same([r2!.payload, r2!.payloadBytes, r2!.payloadSha256], [null, null, null], 'a tombstone has no bytes, length or hash')
   t.equal(r3!.payloadBytes, 0)
-  t.equal(Buffer.from(r3!.payloadSha256!).toString('hex'), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', 'SHA-256 of nothing')
+  t.equal(
+    Buffer.from(r3!.payloadSha256!).toString('hex'),
+    'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    'SHA-256 of nothing',
+  )
 })
 
 t.test('PartitionState: categories and windows are kept apart', async (t) => {
@@ -327,7 +357,9 @@ t.test('PartitionState: categories and windows are kept apart', async (t) => {
   s.push(rec(T12 + MIN, 'Books', 10))
   s.push(rec(T12 + 3, 'books', 1)) // case matters
   const f = s.flush()
-  const sorted = [...f.deltas].sort((a, b) => a.windowStartMs - b.windowStartMs || (a.category < b.category ? -1 : a.category > b.category ? 1 : 0))
+  const sorted = [...f.deltas].sort(
+    (a, b) => a.windowStartMs - b.windowStartMs || (a.category < b.category ? -1 : a.category > b.category ? 1 : 0),
+  )
   t.same(sorted, [
     { windowStartMs: T12, category: 'Books', cents: 200, count: 2 },
     { windowStartMs: T12, category: 'Toys', cents: 225, count: 1 },
@@ -345,7 +377,13 @@ t.test('PartitionState: a non-60 s window with its own lateness', async (t) => {
   s.push(rec(T12 + 10_000)) // open
   s.push(rec(T12 + 20_000), T12 + 19_999) // 1 ms after its Kafka timestamp with futureMs 0 → future
   const f = s.flush()
-  t.same(f.rejected.map((r) => [r.offset, r.reason]), [['2', RejectReason.LATE], ['4', RejectReason.FUTURE]])
+  t.same(
+    f.rejected.map((r) => [r.offset, r.reason]),
+    [
+      ['2', RejectReason.LATE],
+      ['4', RejectReason.FUTURE],
+    ],
+  )
   t.equal(deltaOf(f, T12)?.count, 1)
   t.equal(deltaOf(f, T12 + 10_000)?.count, 2)
 })
@@ -413,8 +451,15 @@ t.test('PartitionState: a Kafka timestamp Postgres cannot store (a producer may 
   s.push(Buffer.from('not json'), -9e15)
   s.push(Buffer.from('not json'), -1) // Kafka's "no timestamp": storable, kept as is
   const f = s.flush()
-  t.same(f.rejected.map((r) => r.reason), [RejectReason.FUTURE, RejectReason.INVALID_JSON, RejectReason.INVALID_JSON])
-  t.same(f.rejected.map((r) => r.kafkaTimestampMs), [-210_866_803_200_000, -210_866_803_200_000, -1], 'clamped to the timestamptz range, -1 untouched')
+  t.same(
+    f.rejected.map((r) => r.reason),
+    [RejectReason.FUTURE, RejectReason.INVALID_JSON, RejectReason.INVALID_JSON],
+  )
+  t.same(
+    f.rejected.map((r) => r.kafkaTimestampMs),
+    [-210_866_803_200_000, -210_866_803_200_000, -1],
+    'clamped to the timestamptz range, -1 untouched',
+  )
   t.match(f.rejected[0]!.detail, /-9000000000000000 ms/, 'the real Kafka timestamp is in the detail')
 })
 
@@ -423,6 +468,9 @@ t.test('PartitionState: a detail quoting a NUL is storable in Postgres text', as
   s.push(Buffer.from('\u0000garbage'), T12)
   s.push(Buffer.from(JSON.stringify({ product_category: 'x', amount: 1, timestamp: '\u0000' })), T12)
   const f = s.flush()
-  t.same(f.rejected.map((r) => r.reason), [RejectReason.INVALID_JSON, RejectReason.INVALID_TIMESTAMP])
+  t.same(
+    f.rejected.map((r) => r.reason),
+    [RejectReason.INVALID_JSON, RejectReason.INVALID_TIMESTAMP],
+  )
   for (const r of f.rejected) t.notOk(r.detail.includes('\u0000'), `no NUL in: ${JSON.stringify(r.detail)}`)
 })

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { HttpDeps } from './http.js'
-import { DEFAULT_RANGE_WINDOWS } from './http-summary.js'
+import type { HttpDeps } from './server.js'
+import { DEFAULT_RANGE_WINDOWS } from './summary.js'
 
 // GET /api/windows and GET /api/summary. Amounts and counts leave Postgres as text
 // (numeric::text, bigint::text) and stay strings in the JSON: a client never sees a float.
@@ -66,7 +66,8 @@ interface WindowsQuery {
 function rejectUnknown(allowed: readonly string[]) {
   return async (req: FastifyRequest, reply: FastifyReply) => {
     const unknown = Object.keys(req.query as object).filter((k) => !allowed.includes(k))
-    if (unknown.length) return badRequest(reply, `unknown query parameter ${unknown.map((k) => `'${k}'`).join(', ')}; allowed: ${allowed.join(', ')}`)
+    if (unknown.length)
+      return badRequest(reply, `unknown query parameter ${unknown.map((k) => `'${k}'`).join(', ')}; allowed: ${allowed.join(', ')}`)
     return undefined
   }
 }
@@ -85,7 +86,8 @@ const encodeCursor = (c: Cursor) => Buffer.from(JSON.stringify([c.windowStart, c
 function decodeCursor(raw: string): Cursor | null {
   try {
     const v: unknown = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'))
-    if (!Array.isArray(v) || v.length !== 2 || typeof v[0] !== 'string' || typeof v[1] !== 'string' || Number.isNaN(Date.parse(v[0]))) return null
+    if (!Array.isArray(v) || v.length !== 2 || typeof v[0] !== 'string' || typeof v[1] !== 'string' || Number.isNaN(Date.parse(v[0])))
+      return null
     return { windowStart: v[0], category: v[1] }
   } catch {
     return null
@@ -98,7 +100,9 @@ export async function apiPlugin(app: FastifyInstance, deps: HttpDeps): Promise<v
     {
       schema: {
         querystring: windowsQuery,
-        response: { 200: { type: 'object', properties: { rows: { type: 'array', items: rowSchema }, nextCursor: { type: ['string', 'null'] } } } },
+        response: {
+          200: { type: 'object', properties: { rows: { type: 'array', items: rowSchema }, nextCursor: { type: ['string', 'null'] } } },
+        },
       },
       preValidation: rejectUnknown(Object.keys(windowsQuery.properties)),
     },
@@ -106,7 +110,10 @@ export async function apiPlugin(app: FastifyInstance, deps: HttpDeps): Promise<v
       const q = req.query
       // What Postgres would refuse is a bad request, not a database outage: a NUL in text, an instant outside years 0001-9999.
       if (q.category?.includes('\u0000')) return badRequest(reply, 'category must not contain NUL')
-      for (const [name, v] of [['from', q.from], ['to', q.to]] as const) {
+      for (const [name, v] of [
+        ['from', q.from],
+        ['to', q.to],
+      ] as const) {
         const year = v === undefined ? 2000 : new Date(v).getUTCFullYear()
         if (!(year >= 1 && year <= 9999)) return badRequest(reply, `${name} must be an instant in the years 0001-9999`)
       }
@@ -122,28 +129,44 @@ export async function apiPlugin(app: FastifyInstance, deps: HttpDeps): Promise<v
       if (q.category) where.push(`category = ${param(q.category)}`)
       if (q.final !== undefined) where.push(q.final ? 'closed_at IS NOT NULL' : 'closed_at IS NULL')
       // Keyset paging in the order of the result: newest window first, then category.
-      if (cursor) where.push(`(window_start < ${param(cursor.windowStart)}::timestamptz OR (window_start = $${params.length}::timestamptz AND category > ${param(cursor.category)}))`)
+      if (cursor)
+        where.push(
+          `(window_start < ${param(cursor.windowStart)}::timestamptz OR (window_start = $${params.length}::timestamptz AND category > ${param(cursor.category)}))`,
+        )
       const sql = `SELECT window_start, window_end, category, total_sales::text AS total_sales, transaction_count::text AS transaction_count, updated_at, closed_at
                      FROM category_sales ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
                     ORDER BY window_start DESC, category ASC
                     LIMIT ${param(q.limit + 1)}`
       let rows
       try {
-        rows = (await deps.db.query<{ window_start: Date; window_end: Date; category: string; total_sales: string; transaction_count: string; updated_at: Date; closed_at: Date | null }>(sql, params)).rows
+        rows = (
+          await deps.db.query<{
+            window_start: Date
+            window_end: Date
+            category: string
+            total_sales: string
+            transaction_count: string
+            updated_at: Date
+            closed_at: Date | null
+          }>(sql, params)
+        ).rows
       } catch (err) {
-        return reply.code(503).send({ statusCode: 503, code: 'TUMBLER_DB_UNAVAILABLE', error: 'Service Unavailable', message: `Postgres query failed: ${(err as Error).message}` })
+        return reply.code(503).send({
+          statusCode: 503,
+          code: 'TUMBLER_DB_UNAVAILABLE',
+          error: 'Service Unavailable',
+          message: `Postgres query failed: ${(err as Error).message}`,
+        })
       }
-      const page = rows.slice(0, q.limit).map(
-        (r): WindowRow => ({
-          windowStart: r.window_start.toISOString(),
-          windowEnd: r.window_end.toISOString(),
-          category: r.category,
-          totalSales: r.total_sales,
-          transactionCount: r.transaction_count,
-          updatedAt: r.updated_at.toISOString(),
-          closedAt: r.closed_at?.toISOString() ?? null,
-        }),
-      )
+      const page = rows.slice(0, q.limit).map((r): WindowRow => ({
+        windowStart: r.window_start.toISOString(),
+        windowEnd: r.window_end.toISOString(),
+        category: r.category,
+        totalSales: r.total_sales,
+        transactionCount: r.transaction_count,
+        updatedAt: r.updated_at.toISOString(),
+        closedAt: r.closed_at?.toISOString() ?? null,
+      }))
       const last = page[page.length - 1]
       return { rows: page, nextCursor: rows.length > q.limit && last ? encodeCursor(last) : null }
     },

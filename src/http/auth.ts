@@ -44,7 +44,10 @@ export const authPlugin = fp<{ token: string }>(async (app: FastifyInstance, { t
         req.raw.socket.end('HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
         return
       }
-      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized', message: 'a valid UI_TOKEN is required (Authorization: Bearer, ?token= or the cookie set by /?token=)' })
+      return reply.code(401).header('www-authenticate', 'Bearer').send({
+        error: 'unauthorized',
+        message: 'a valid UI_TOKEN is required (Authorization: Bearer, ?token= or the cookie set by /?token=)',
+      })
     }
     if ((req.query as Record<string, unknown> | undefined)?.token !== undefined) {
       reply.setCookie(TOKEN_COOKIE, token, { httpOnly: true, sameSite: 'strict', path: '/' })

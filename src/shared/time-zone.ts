@@ -39,7 +39,10 @@ export function offsetMinutes(text: string): number | null {
 function fixedZone(minutes: number): Zone {
   const offsetMs = minutes * 60_000
   const abs = Math.abs(minutes)
-  const name = minutes === 0 ? 'UTC' : `${minutes < 0 ? '-' : '+'}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`
+  const name =
+    minutes === 0
+      ? 'UTC'
+      : `${minutes < 0 ? '-' : '+'}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`
   return { name, instantOf: (localMs) => localMs - offsetMs }
 }
 
@@ -101,7 +104,9 @@ export function parseZone(text: string): Zone {
   const minutes = offsetMinutes(text)
   if (minutes !== null) return fixedZone(minutes)
   if (text === 'UTC') return UTC
-  const notAZone = new Error(`"${text}" is neither an IANA time zone (e.g. Europe/Paris) nor a fixed offset (Z, ±HH, ±HH:MM, ±HHMM up to ±18:00)`)
+  const notAZone = new Error(
+    `"${text}" is neither an IANA time zone (e.g. Europe/Paris) nor a fixed offset (Z, ±HH, ±HH:MM, ±HHMM up to ±18:00)`,
+  )
   let name: string
   try {
     name = new Intl.DateTimeFormat('en-US', { timeZone: text }).resolvedOptions().timeZone

@@ -1,15 +1,15 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify'
 import type pg from 'pg'
-import type { SupervisorConfig } from './config.js'
-import type { Pipeline } from './pipeline.js'
+import type { SupervisorConfig } from '../config.js'
+import type { Pipeline } from '../pipeline/coordinator.js'
 import rateLimit from '@fastify/rate-limit'
-import { apiPlugin } from './http-api.js'
-import { authPlugin } from './http-auth.js'
-import { metricsPlugin } from './http-metrics.js'
-import { summaryPlugin } from './http-summary.js'
-import { uiPlugin } from './http-ui.js'
-import { wsPlugin } from './http-ws.js'
-import { childLogger } from './log.js'
+import { apiPlugin } from './api.js'
+import { authPlugin } from './auth.js'
+import { metricsPlugin } from './metrics-route.js'
+import { summaryPlugin } from './summary.js'
+import { uiPlugin } from './ui.js'
+import { wsPlugin } from './ws.js'
+import { childLogger } from '../shared/log.js'
 
 // The HTTP side of the supervisor. Each concern is a Fastify plugin registered here
 // with the same dependencies: health (below), and the API, WebSocket, UI and metrics
@@ -44,7 +44,13 @@ export interface HttpDeps {
 
 /** Fastify's request in a log line, as Fastify's own serializer has it, with a `?token=` (UI_TOKEN) hidden. */
 function requestForLog(req: FastifyRequest): Record<string, unknown> {
-  return { method: req.method, url: req.url.replace(/([?&]token=)[^&#]*/g, '$1***'), host: req.host, remoteAddress: req.ip, remotePort: req.socket?.remotePort }
+  return {
+    method: req.method,
+    url: req.url.replace(/([?&]token=)[^&#]*/g, '$1***'),
+    host: req.host,
+    remoteAddress: req.ip,
+    remotePort: req.socket?.remotePort,
+  }
 }
 
 export async function createHttp(deps: HttpDeps): Promise<FastifyInstance> {
@@ -56,7 +62,9 @@ export async function createHttp(deps: HttpDeps): Promise<FastifyInstance> {
   app.get('/healthz', async () => ({ status: 'ok' }))
   app.get('/readyz', async (_req, reply) => {
     const notReady = deps.health.notReady()
-    return reply.code(notReady ? 503 : 200).send({ ready: notReady === null, state: notReady?.state ?? 'ready', reason: notReady?.reason ?? null, ...deps.health.details() })
+    return reply
+      .code(notReady ? 503 : 200)
+      .send({ ready: notReady === null, state: notReady?.state ?? 'ready', reason: notReady?.reason ?? null, ...deps.health.details() })
   })
   await app.register(summaryPlugin, deps)
   // Rate-limited in its own scope: the API only, not the page, the feed, health or metrics.

@@ -1,12 +1,12 @@
 import websocket from '@fastify/websocket'
-import { metrics } from './metrics.js'
+import { metrics } from '../metrics/registry.js'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { WebSocket } from 'ws'
-import type { HttpDeps } from './http.js'
-import { DEFAULT_RANGE_WINDOWS, type Summary, type SummaryService } from './http-summary.js'
-import { log } from './log.js'
-import type { CommitResult, CommittedRow } from './protocol.js'
+import type { HttpDeps } from './server.js'
+import { DEFAULT_RANGE_WINDOWS, type Summary, type SummaryService } from './summary.js'
+import { log } from '../shared/log.js'
+import type { CommitResult, CommittedRow } from '../shared/protocol.js'
 
 // GET /ws: the page's live feed. Every commit's rows are merged into one map and pushed
 // at most ten times a second, to every client, as one shared JSON string. Rows carry
@@ -43,11 +43,26 @@ export interface WireRow {
 }
 
 export type ServerMessage =
-  | { type: 'snapshot'; windowMs: number; windows: number; rows: WireRow[]; truncated: boolean; summary: Summary | null; seq: number; sentAtMs: number }
+  | {
+      type: 'snapshot'
+      windowMs: number
+      windows: number
+      rows: WireRow[]
+      truncated: boolean
+      summary: Summary | null
+      seq: number
+      sentAtMs: number
+    }
   /** seq numbers the pushes (commits > 0): a client that sees a gap missed one. commits 0: rows held back during its snapshot. */
   | { type: 'update'; rows: WireRow[]; commits: number; committedAtMs: number; lastCommittedAtMs: number; seq: number; sentAtMs: number }
   /** Windows whose rows became final, ascending; every window ending at or before lowWatermark is final. */
-  | { type: 'windows_closed'; windows: { windowStart: string; windowEnd: string }[]; lowWatermark: string; closedAtMs: number; sentAtMs: number }
+  | {
+      type: 'windows_closed'
+      windows: { windowStart: string; windowEnd: string }[]
+      lowWatermark: string
+      closedAtMs: number
+      sentAtMs: number
+    }
   | { type: 'stats'; summary: Summary; sentAtMs: number }
 
 interface Client {
@@ -106,7 +121,11 @@ export class PushHub {
   private readonly onCommit = (result: CommitResult): void => {
     if (this.closed) return
     if (result.closedWindows.length && result.lowWatermarkMs !== null) {
-      this.finalized = { starts: [...(this.finalized?.starts ?? []), ...result.closedWindows], lowWatermarkMs: result.lowWatermarkMs, atMs: result.committedAtMs }
+      this.finalized = {
+        starts: [...(this.finalized?.starts ?? []), ...result.closedWindows],
+        lowWatermarkMs: result.lowWatermarkMs,
+        atMs: result.committedAtMs,
+      }
       this.pushTimer ??= setTimeout(() => this.push(), Math.max(0, this.lastPushAt + PUSH_INTERVAL_MS - Date.now()))
     }
     if (result.rows.length === 0) return
@@ -160,8 +179,17 @@ export class PushHub {
     const finalized = this.finalized
     this.finalized = null
     if (finalized) {
-      const windows = finalized.starts.map((ms) => ({ windowStart: new Date(ms).toISOString(), windowEnd: new Date(ms + this.windowMs).toISOString() }))
-      const data = JSON.stringify({ type: 'windows_closed', windows, lowWatermark: new Date(finalized.lowWatermarkMs).toISOString(), closedAtMs: finalized.atMs, sentAtMs: now } satisfies ServerMessage)
+      const windows = finalized.starts.map((ms) => ({
+        windowStart: new Date(ms).toISOString(),
+        windowEnd: new Date(ms + this.windowMs).toISOString(),
+      }))
+      const data = JSON.stringify({
+        type: 'windows_closed',
+        windows,
+        lowWatermark: new Date(finalized.lowWatermarkMs).toISOString(),
+        closedAtMs: finalized.atMs,
+        sentAtMs: now,
+      } satisfies ServerMessage)
       for (const c of this.clients) if (c.state !== 'snapshotting') this.send(c, data)
     }
   }
@@ -171,7 +199,15 @@ export class PushHub {
     this.changed = new Map()
     const keys = [...changed.keys()]
     const rows = [...changed.values()].map((c) => wire(c.row, c.atMs))
-    const message: ServerMessage = { type: 'update', rows, commits: this.commits, committedAtMs: this.firstCommitMs, lastCommittedAtMs: this.lastCommitMs, seq: ++this.seq, sentAtMs: now }
+    const message: ServerMessage = {
+      type: 'update',
+      rows,
+      commits: this.commits,
+      committedAtMs: this.firstCommitMs,
+      lastCommittedAtMs: this.lastCommitMs,
+      seq: ++this.seq,
+      sentAtMs: now,
+    }
     this.commits = 0
     let data: string | null = null
     for (const c of this.clients) {
@@ -187,7 +223,8 @@ export class PushHub {
   private send(c: Client, data: string): void {
     if (c.socket.readyState !== c.socket.OPEN) return
     if (c.state === 'stale' || c.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
-      if (c.state !== 'stale') log.info('websocket client stalled; dropping pushes until it drains', { bufferedBytes: c.socket.bufferedAmount })
+      if (c.state !== 'stale')
+        log.info('websocket client stalled; dropping pushes until it drains', { bufferedBytes: c.socket.bufferedAmount })
       c.state = 'stale'
       c.drops++
       this.summary.push.drops++
@@ -238,10 +275,13 @@ export class PushHub {
             void this.runSnapshots()
           }, SNAPSHOT_RETRY_MS)
           // The page still learns why it has no data.
-          this.summary.get().then((summary) => {
-            const data = JSON.stringify({ type: 'stats', summary, sentAtMs: Date.now() } satisfies ServerMessage)
-            for (const c of batch) if (c.socket.readyState === c.socket.OPEN) c.socket.send(data)
-          }, () => {})
+          this.summary.get().then(
+            (summary) => {
+              const data = JSON.stringify({ type: 'stats', summary, sentAtMs: Date.now() } satisfies ServerMessage)
+              for (const c of batch) if (c.socket.readyState === c.socket.OPEN) c.socket.send(data)
+            },
+            () => {},
+          )
           return
         }
         const data = JSON.stringify({ ...snapshot, seq: this.seq })
@@ -253,7 +293,17 @@ export class PushHub {
           c.pending = null
           if (pending.length) {
             const now = Date.now()
-            c.socket.send(JSON.stringify({ type: 'update', rows: pending, commits: 0, committedAtMs: now, lastCommittedAtMs: now, seq: this.seq, sentAtMs: now } satisfies ServerMessage))
+            c.socket.send(
+              JSON.stringify({
+                type: 'update',
+                rows: pending,
+                commits: 0,
+                committedAtMs: now,
+                lastCommittedAtMs: now,
+                seq: this.seq,
+                sentAtMs: now,
+              } satisfies ServerMessage),
+            )
           }
         }
       }
@@ -264,7 +314,14 @@ export class PushHub {
 
   private async snapshot(): Promise<Omit<Extract<ServerMessage, { type: 'snapshot' }>, 'seq'>> {
     const [{ rows }, summary] = await Promise.all([
-      this.deps.db.query<{ window_start: Date; category: string; total_sales: string; transaction_count: string; updated_at: Date; closed_at: Date | null }>(
+      this.deps.db.query<{
+        window_start: Date
+        category: string
+        total_sales: string
+        transaction_count: string
+        updated_at: Date
+        closed_at: Date | null
+      }>(
         `SELECT window_start, category, total_sales::text AS total_sales, transaction_count::text AS transaction_count, updated_at, closed_at
            FROM category_sales
           WHERE window_start > (SELECT max(window_start) FROM category_sales) - $1::bigint * interval '1 millisecond'
@@ -324,23 +381,36 @@ export class PushHub {
 }
 
 /** Not encapsulated (fastify-plugin): @fastify/websocket's injectWS belongs on the app, for tests. */
-export const wsPlugin = fp<HttpDeps>(async (app: FastifyInstance, deps: HttpDeps): Promise<void> => {
-  const hub = new PushHub(deps, app.summary)
-  // Before @fastify/websocket's own preClose (a bare close()): pages see 1001 and reconnect.
-  app.addHook('preClose', async () => hub.goingAway())
-  app.addHook('onClose', async () => hub.close())
-  // The page sends nothing; a big frame from a client is not one of ours.
-  await app.register(websocket, { options: { maxPayload: 4096 } })
-  const max = deps.config.wsMaxClients
-  app.get('/ws', {
-    websocket: true,
-    // Past WS_MAX_CLIENTS the upgrade is refused before it completes: the client sees an HTTP
-    // 503 (and retries later), not a socket that opens and closes. Nothing between this hook
-    // and hub.add() waits on I/O, so two upgrades cannot both take the last place.
-    preValidation: async (_req, reply) => {
-      if (hub.size < max) return
-      metrics.wsRejected.inc()
-      return reply.code(503).header('retry-after', '30').send({ error: 'too_many_clients', message: `this server already feeds ${max} WebSocket clients (WS_MAX_CLIENTS); try again later` })
-    },
-  }, (socket) => hub.add(socket))
-}, { name: 'tumbler-ws', fastify: '5.x', dependencies: ['tumbler-summary'] })
+export const wsPlugin = fp<HttpDeps>(
+  async (app: FastifyInstance, deps: HttpDeps): Promise<void> => {
+    const hub = new PushHub(deps, app.summary)
+    // Before @fastify/websocket's own preClose (a bare close()): pages see 1001 and reconnect.
+    app.addHook('preClose', async () => hub.goingAway())
+    app.addHook('onClose', async () => hub.close())
+    // The page sends nothing; a big frame from a client is not one of ours.
+    await app.register(websocket, { options: { maxPayload: 4096 } })
+    const max = deps.config.wsMaxClients
+    app.get(
+      '/ws',
+      {
+        websocket: true,
+        // Past WS_MAX_CLIENTS the upgrade is refused before it completes: the client sees an HTTP
+        // 503 (and retries later), not a socket that opens and closes. Nothing between this hook
+        // and hub.add() waits on I/O, so two upgrades cannot both take the last place.
+        preValidation: async (_req, reply) => {
+          if (hub.size < max) return
+          metrics.wsRejected.inc()
+          return reply
+            .code(503)
+            .header('retry-after', '30')
+            .send({
+              error: 'too_many_clients',
+              message: `this server already feeds ${max} WebSocket clients (WS_MAX_CLIENTS); try again later`,
+            })
+        },
+      },
+      (socket) => hub.add(socket),
+    )
+  },
+  { name: 'tumbler-ws', fastify: '5.x', dependencies: ['tumbler-summary'] },
+)

@@ -20,7 +20,8 @@ export class OffsetClock {
     if (last && highWatermark <= last.offset) return
     this.samples.push({ offset: highWatermark, atMs: nowMs })
     // Halve the resolution rather than forget the oldest point: a long backlog keeps its age.
-    if (this.samples.length > MAX_SAMPLES) this.samples = this.samples.filter((_, i) => i === 0 || i % 2 === 1 || i === this.samples.length - 1)
+    if (this.samples.length > MAX_SAMPLES)
+      this.samples = this.samples.filter((_, i) => i === 0 || i % 2 === 1 || i === this.samples.length - 1)
   }
 
   /** The newest high watermark seen, or null before the first. */

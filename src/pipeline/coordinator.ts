@@ -1,12 +1,21 @@
 import { EventEmitter } from 'node:events'
 import type pg from 'pg'
-import { encodeBatch, type RawRecord } from './batch-codec.js'
-import { claimPartition } from './db.js'
-import { IdleWatch } from './idle.js'
-import { log } from './log.js'
-import { ActorTask, WriterTask, type CommitResult, type CommitTask, type Flush, type IdlePartition, type PartitionFailure, type PartitionFlush } from './protocol.js'
-import { retry } from './retry.js'
-import type { ActorThread } from './threads.js'
+import { encodeBatch, type RawRecord } from '../shared/batch-codec.js'
+import { claimPartition } from '../postgres/schema.js'
+import { IdleWatch } from './idle-watch.js'
+import { log } from '../shared/log.js'
+import {
+  ActorTask,
+  WriterTask,
+  type CommitResult,
+  type CommitTask,
+  type Flush,
+  type IdlePartition,
+  type PartitionFailure,
+  type PartitionFlush,
+} from '../shared/protocol.js'
+import { retry } from '../shared/retry.js'
+import type { ActorThread } from './serial-worker.js'
 
 // The supervisor's coordinator, on the main thread. It owns no window state: it decides
 // which actor owns which partition, hands records over in batches, asks actors for
@@ -129,7 +138,18 @@ export class Pipeline extends EventEmitter {
    * The partitions this process owns now, with their committed and dispatched positions;
    * `paused` is flow control, `failed` a commit Postgres refuses for good (SQLSTATE and message).
    */
-  partitions(): { partition: number; actor: number; epoch: string; committed: string; dispatched: string; inFlightBytes: number; paused: boolean; idle: boolean; state: string; failed: { sqlstate: string; message: string } | null }[] {
+  partitions(): {
+    partition: number
+    actor: number
+    epoch: string
+    committed: string
+    dispatched: string
+    inFlightBytes: number
+    paused: boolean
+    idle: boolean
+    state: string
+    failed: { sqlstate: string; message: string } | null
+  }[] {
     const now = Date.now()
     return [...this.parts.values()]
       .sort((a, b) => a.partition - b.partition)
@@ -173,7 +193,9 @@ export class Pipeline extends EventEmitter {
   /** Partitions owned here that had nothing to read for IDLE_PARTITION_SECONDS, at their committed position. */
   private idlePartitions(): IdlePartition[] {
     const now = Date.now()
-    return [...this.parts.values()].filter((p) => this.isIdle(p, now)).map((p) => ({ partition: p.partition, epoch: p.epoch, offset: p.committed.toString() }))
+    return [...this.parts.values()]
+      .filter((p) => this.isIdle(p, now))
+      .map((p) => ({ partition: p.partition, epoch: p.epoch, offset: p.committed.toString() }))
   }
 
   /**
@@ -262,7 +284,14 @@ export class Pipeline extends EventEmitter {
         const low = (await lows).get(part.partition) ?? '0'
         const claim = await claimPartition(this.db, this.opts.topic, part.partition, this.opts.owner, low)
         if (this.parts.get(part.partition)?.generation !== generation) return false
-        await this.actors[part.actor]!.run({ type: ActorTask.ASSIGN, partition: part.partition, epoch: claim.epoch, nextOffset: claim.nextOffset, maxEventMs: claim.maxEventMs, idleWatermarkMs: claim.idleWatermarkMs })
+        await this.actors[part.actor]!.run({
+          type: ActorTask.ASSIGN,
+          partition: part.partition,
+          epoch: claim.epoch,
+          nextOffset: claim.nextOffset,
+          maxEventMs: claim.maxEventMs,
+          idleWatermarkMs: claim.idleWatermarkMs,
+        })
         if (this.parts.get(part.partition)?.generation !== generation) return false
         part.epoch = claim.epoch
         part.nextDispatch = part.committed = BigInt(claim.nextOffset)
@@ -317,14 +346,25 @@ export class Pipeline extends EventEmitter {
     // nextDispatch would skip records without a trace, so go back, unless retention has
     // deleted them (the log now starts past nextDispatch), where the log start is all there is.
     if (fetchedOffset !== undefined && BigInt(fetchedOffset) > part.nextDispatch) {
-      const low = await this.consumer.lowOffsets().then((lows) => BigInt(lows.get(partition) ?? '0'), () => 0n)
+      const low = await this.consumer.lowOffsets().then(
+        (lows) => BigInt(lows.get(partition) ?? '0'),
+        () => 0n,
+      )
       if (this.parts.get(partition) !== part || part.state !== 'active' || isStale() || this.stopping) return null
       if (low <= part.nextDispatch) {
-        log.warn('fetch started past the next offset to count; seeking back', { partition, fetched: fetchedOffset, next: part.nextDispatch.toString() })
+        log.warn('fetch started past the next offset to count; seeking back', {
+          partition,
+          fetched: fetchedOffset,
+          next: part.nextDispatch.toString(),
+        })
         this.consumer.seek(partition, part.nextDispatch.toString())
         return null
       }
-      log.warn('records deleted from Kafka before they were counted (retention); going on from the log start', { partition, from: part.nextDispatch.toString(), logStart: low.toString() })
+      log.warn('records deleted from Kafka before they were counted (retention); going on from the log start', {
+        partition,
+        from: part.nextDispatch.toString(),
+        logStart: low.toString(),
+      })
     }
     let first = 0
     while (first < messages.length && BigInt(messages[first]!.offset) < part.nextDispatch) first++
@@ -333,7 +373,11 @@ export class Pipeline extends EventEmitter {
     if (part.checkFirstBatch) {
       part.checkFirstBatch = false
       if (BigInt(records[0]!.offset) > part.nextDispatch) {
-        log.warn('fetch position ahead of Postgres; seeking back', { partition, fetched: records[0]!.offset, stored: part.nextDispatch.toString() })
+        log.warn('fetch position ahead of Postgres; seeking back', {
+          partition,
+          fetched: records[0]!.offset,
+          stored: part.nextDispatch.toString(),
+        })
         this.consumer.seek(partition, part.nextDispatch.toString())
         return null
       }
@@ -369,7 +413,8 @@ export class Pipeline extends EventEmitter {
     // Bytes too: rejected records keep their raw bytes until committed, and 20,000 of 1 MB each would be 20 GB.
     part.inFlightBytes += bytes
     part.batches.push({ end: part.nextDispatch, bytes })
-    if (part.nextDispatch - part.committed >= BigInt(this.opts.maxInFlightRecords) || part.inFlightBytes >= this.maxInFlightBytes) this.setPaused(part, true)
+    if (part.nextDispatch - part.committed >= BigInt(this.opts.maxInFlightRecords) || part.inFlightBytes >= this.maxInFlightBytes)
+      this.setPaused(part, true)
     return last
   }
 
@@ -423,7 +468,13 @@ export class Pipeline extends EventEmitter {
       return
     }
     try {
-      const task: CommitTask = { type: WriterTask.COMMIT, topic: this.opts.topic, partitionCount: this.partitionCount, flushes, idle: this.idlePartitions() }
+      const task: CommitTask = {
+        type: WriterTask.COMMIT,
+        topic: this.opts.topic,
+        partitionCount: this.partitionCount,
+        flushes,
+        idle: this.idlePartitions(),
+      }
       const result = await this.writer.run<CommitResult>(task)
       this.onCommitted(result)
     } catch (err) {
@@ -448,7 +499,12 @@ export class Pipeline extends EventEmitter {
       part.idle.busy(Date.now())
       while (part.batches.length && part.batches[0]!.end <= part.committed) part.inFlightBytes -= part.batches.shift()!.bytes
       offsets.push({ partition: c.partition, offset: c.nextOffset })
-      if (part.paused && part.nextDispatch - part.committed < BigInt(this.opts.maxInFlightRecords) / 2n && part.inFlightBytes < this.maxInFlightBytes / 2) this.setPaused(part, false)
+      if (
+        part.paused &&
+        part.nextDispatch - part.committed < BigInt(this.opts.maxInFlightRecords) / 2n &&
+        part.inFlightBytes < this.maxInFlightBytes / 2
+      )
+        this.setPaused(part, false)
     }
     // Every refusal counts (as in tumbler_fenced_partitions_total); only a partition still
     // held under the refused epoch needs claiming again (a released one is someone else's).
@@ -457,14 +513,24 @@ export class Pipeline extends EventEmitter {
       log.warn('commit fenced', { fenced: result.fenced })
     }
     const stale = result.fenced.filter((f) => this.parts.get(f.partition)?.epoch === f.epoch)
-    if (stale.length) this.resync(stale.map((f) => f.partition), 'fenced')
+    if (stale.length)
+      this.resync(
+        stale.map((f) => f.partition),
+        'fenced',
+      )
     // The actor takes an idle advance only if it read nothing since; if it did, its next
     // flush is fenced and the partition claimed again with the raised watermark.
     for (const a of result.advanced) {
       const part = this.parts.get(a.partition)
       if (!part || part.epoch !== a.epoch || part.state !== 'active') continue
       const generation = part.generation
-      this.actors[part.actor]!.run({ type: ActorTask.ADVANCE, partition: a.partition, epoch: a.epoch, fromOffset: a.fromOffset, idleWatermarkMs: a.idleWatermarkMs }).catch((err: Error) => {
+      this.actors[part.actor]!.run({
+        type: ActorTask.ADVANCE,
+        partition: a.partition,
+        epoch: a.epoch,
+        fromOffset: a.fromOffset,
+        idleWatermarkMs: a.idleWatermarkMs,
+      }).catch((err: Error) => {
         if (this.parts.get(a.partition)?.generation === generation) this.resync([a.partition], `advance failed: ${err.message}`)
       })
     }
@@ -489,7 +555,13 @@ export class Pipeline extends EventEmitter {
     this.consumer.pause(part.partition)
     this.pending = this.pending.filter((p) => p.partition !== f.partition)
     this.actors[part.actor]!.run<Flush>({ type: ActorTask.RELEASE, partition: f.partition }).catch(() => {})
-    log.error('partition stopped: paused until the supervisor restarts', { partition: f.partition, epoch: f.epoch, offset: f.fromOffset, sqlstate: f.sqlstate, message: f.message })
+    log.error('partition stopped: paused until the supervisor restarts', {
+      partition: f.partition,
+      epoch: f.epoch,
+      offset: f.fromOffset,
+      sqlstate: f.sqlstate,
+      message: f.message,
+    })
   }
 
   private checkIdle(): void {

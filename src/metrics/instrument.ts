@@ -1,14 +1,14 @@
 import type { EventEmitter } from 'node:events'
 import { BroadcastChannel } from 'node:worker_threads'
 import type pg from 'pg'
-import { OffsetClock } from './lag.js'
-import { bindMetricSources, metrics } from './metrics.js'
-import type { Pipeline } from './pipeline.js'
-import { APPEND_TIME_STEP_MS, THREAD_STATS_CHANNEL, ThreadCounter, type CommitResult, type ThreadStats } from './protocol.js'
-import { THREAD_STATS_INTERVAL_MS, threadSampler } from './thread-stats.js'
-import type { ActorThread } from './threads.js'
+import { OffsetClock } from './lag-clock.js'
+import { bindMetricSources, metrics } from './registry.js'
+import type { Pipeline } from '../pipeline/coordinator.js'
+import { APPEND_TIME_STEP_MS, THREAD_STATS_CHANNEL, ThreadCounter, type CommitResult, type ThreadStats } from '../shared/protocol.js'
+import { THREAD_STATS_INTERVAL_MS, threadSampler } from '../shared/thread-stats.js'
+import type { ActorThread } from '../pipeline/serial-worker.js'
 
-// Binds the metrics declared in src/metrics.ts to a running supervisor. Counts come from what
+// Binds the metrics declared in src/metrics/registry.ts to a running supervisor. Counts come from what
 // already reaches the main thread (commit results, pipeline events, consumer events, thread
 // stats); live state (positions, mailboxes, pool) is read only when Prometheus scrapes.
 
@@ -50,7 +50,8 @@ export function instrumentSupervisor(o: SupervisorMetricsOptions): SupervisorMet
     if (r.fenced.length) metrics.fencedPartitions.inc(r.fenced.length)
     for (const f of r.failed) metrics.commitFailures.inc({ sqlstate: f.sqlstate })
     // A step's midpoint stands for its records; a record without a timestamp (<= 0) has no freshness.
-    for (const [ms, n] of r.appendTimes) if (ms > 0) metrics.freshness.observeMany(Math.max(0, r.committedAtMs - ms - APPEND_TIME_STEP_MS / 2) / 1000, n)
+    for (const [ms, n] of r.appendTimes)
+      if (ms > 0) metrics.freshness.observeMany(Math.max(0, r.committedAtMs - ms - APPEND_TIME_STEP_MS / 2) / 1000, n)
     for (const c of r.committed) if (c.maxEventMs !== null) maxEventMs.set(c.partition, c.maxEventMs)
     if (r.lowWatermarkMs !== null) metrics.lowWatermark.set({ topic: o.topic }, r.lowWatermarkMs / 1000)
     if (r.closedWindows.length) metrics.windowsClosed.inc(r.closedWindows.length)

@@ -9,9 +9,9 @@ import type { FastifyInstance } from 'fastify'
 // once at start and served from memory. Nothing comes from a CDN, so the page works
 // with no internet.
 
-// dist/src/http-ui.js when built, src/http-ui.ts under tsx: web/ sits at the package root either way.
+// dist/src/http/ui.js when built, src/http/ui.ts under tsx: web/ sits at the package root either way.
 const HERE = path.dirname(fileURLToPath(import.meta.url))
-export const WEB_DIR = path.resolve(HERE, HERE.split(path.sep).includes('dist') ? '../../web' : '../web')
+export const WEB_DIR = path.resolve(HERE, HERE.split(path.sep).includes('dist') ? '../../../web' : '../../web')
 const UPLOT_DIR = path.join(path.dirname(createRequire(import.meta.url).resolve('uplot/package.json')), 'dist')
 
 const TYPES: Record<string, string> = {
@@ -24,7 +24,8 @@ const TYPES: Record<string, string> = {
 }
 
 // Same-origin only; 'self' covers the page's own ws:// in current browsers.
-const CSP = "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+const CSP =
+  "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 
 interface Asset {
   body: Buffer
@@ -34,7 +35,11 @@ interface Asset {
 
 async function load(file: string): Promise<Asset> {
   const body = await readFile(file)
-  return { body, type: TYPES[path.extname(file)] ?? 'application/octet-stream', etag: `"${createHash('sha1').update(body).digest('base64url')}"` }
+  return {
+    body,
+    type: TYPES[path.extname(file)] ?? 'application/octet-stream',
+    etag: `"${createHash('sha1').update(body).digest('base64url')}"`,
+  }
 }
 
 export async function uiPlugin(app: FastifyInstance): Promise<void> {
@@ -46,7 +51,11 @@ export async function uiPlugin(app: FastifyInstance): Promise<void> {
 
   for (const [url, asset] of assets) {
     app.get(url, async (req, reply) => {
-      reply.header('content-type', asset.type).header('etag', asset.etag).header('cache-control', 'no-cache').header('x-content-type-options', 'nosniff')
+      reply
+        .header('content-type', asset.type)
+        .header('etag', asset.etag)
+        .header('cache-control', 'no-cache')
+        .header('x-content-type-options', 'nosniff')
       if (asset.type.startsWith('text/html')) reply.header('content-security-policy', CSP).header('referrer-policy', 'no-referrer')
       if (req.headers['if-none-match'] === asset.etag) return reply.code(304).send()
       return reply.send(asset.body)

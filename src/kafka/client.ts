@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { Kafka, logLevel, type Consumer, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs'
-import { UsageError } from './cli.js'
-import type { KafkaSettings } from './config.js'
-import { log } from './log.js'
+import { UsageError } from '../cli.js'
+import type { KafkaSettings } from '../config.js'
+import { log } from '../shared/log.js'
 
 // kafkajs wiring shared by the supervisor, the producer and the tests' helpers.
 
@@ -31,7 +31,8 @@ export function securityConfig(k: KafkaSettings): Pick<KafkaConfig, 'ssl' | 'sas
       }
     : k.kafkaSsl
   if (!k.kafkaSaslMechanism) return { ssl }
-  if (!k.kafkaSaslUsername || !k.kafkaSaslPassword) throw new UsageError('invalid KAFKA_SASL_MECHANISM: needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD')
+  if (!k.kafkaSaslUsername || !k.kafkaSaslPassword)
+    throw new UsageError('invalid KAFKA_SASL_MECHANISM: needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD')
   const sasl = { mechanism: k.kafkaSaslMechanism, username: k.kafkaSaslUsername, password: k.kafkaSaslPassword } as SASLOptions
   return { ssl, sasl }
 }

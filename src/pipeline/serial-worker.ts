@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import { Piscina } from 'piscina'
-import { log, workerLog } from './log.js'
+import { log, workerLog } from '../shared/log.js'
 
 // A worker-thread actor: a single-thread piscina pool whose thread keeps its state
 // between tasks, fed from a mailbox one task at a time. The mailbox is ours, not piscina's
@@ -12,7 +12,7 @@ import { log, workerLog } from './log.js'
 export interface ThreadOptions {
   name: string
   filename: URL
-  /** The thread's workerData; its logger's settings are added as `log` (src/log.ts). */
+  /** The thread's workerData; its logger's settings are added as `log` (src/shared/log.ts). */
   workerData: object
 }
 
@@ -20,7 +20,8 @@ export class ActorThread extends EventEmitter {
   readonly name: string
   private pool: Piscina
   private closing = false
-  private readonly mailbox: { task: unknown; transferList?: ArrayBuffer[]; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] = []
+  private readonly mailbox: { task: unknown; transferList?: ArrayBuffer[]; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] =
+    []
   private busy = false
   restarts = 0
   private startedAt = Date.now()

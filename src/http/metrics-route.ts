@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks'
 import fp from 'fastify-plugin'
-import { metrics, registry } from './metrics.js'
+import { metrics, registry } from '../metrics/registry.js'
 
 // GET /metrics (Prometheus text format, every thread's metrics: workers report to the main
 // thread's registry) and the duration of every HTTP request. Wrapped by fastify-plugin so the

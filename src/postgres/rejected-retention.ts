@@ -1,6 +1,6 @@
 import pg from 'pg'
-import { log } from './log.js'
-import { metrics } from './metrics.js'
+import { log } from '../shared/log.js'
+import { metrics } from '../metrics/registry.js'
 
 // Keeps rejected_events bounded (CONTRACT "Postgres", REJECTED_RETENTION_DAYS): the table is
 // partitioned by UTC day of kafka_timestamp (sql/003_rejected_events_partitioned.sql), and a
@@ -66,7 +66,10 @@ export function planRetention(existing: readonly string[], nowMs: number, retent
   const create: number[] = []
   const last = Math.floor(nowMs / DAY_MS) * DAY_MS + AHEAD_DAYS * DAY_MS
   for (let day = Math.floor(cutoffMs / DAY_MS) * DAY_MS; day <= last; day += DAY_MS) if (!days.has(day)) create.push(day)
-  const drop = [...days].filter(([day]) => day + DAY_MS <= cutoffMs).sort(([a], [b]) => a - b).map(([, name]) => name)
+  const drop = [...days]
+    .filter(([day]) => day + DAY_MS <= cutoffMs)
+    .sort(([a], [b]) => a - b)
+    .map(([, name]) => name)
   return { cutoffMs, create, drop }
 }
 
@@ -105,7 +108,11 @@ async function passSteps(client: pg.Client, retentionDays: number, nowMs: number
   const { rows } = await client.query<{ name: string }>(
     "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'rejected_events'::regclass",
   )
-  const plan = planRetention(rows.map((r) => r.name), nowMs, retentionDays)
+  const plan = planRetention(
+    rows.map((r) => r.name),
+    nowMs,
+    retentionDays,
+  )
   // After one timeout the remaining DDL waits for the next pass: the table is busy (a long
   // transaction holds it), or DEFAULT too big to scan, and commits that store rejected records
   // should queue behind at most one LOCK_TIMEOUT_MS (or STATEMENT_TIMEOUT_MS) per pass.
@@ -154,8 +161,13 @@ async function step(client: pg.Client, body: () => Promise<unknown>): Promise<{ 
     await client.query('ROLLBACK').catch(() => {})
     const code = (err as { code?: string }).code
     // 55P03 lock_not_available (lock_timeout), 57014 query_canceled (statement_timeout)
-    if (code === '55P03') return { why: `rejected_events busy (lock not granted within ${LOCK_TIMEOUT_MS} ms); next pass tries again`, timedOut: true }
-    if (code === '57014') return { why: `DDL cancelled after ${STATEMENT_TIMEOUT_MS} ms (rejected_events_default too big to scan?); next pass tries again`, timedOut: true }
+    if (code === '55P03')
+      return { why: `rejected_events busy (lock not granted within ${LOCK_TIMEOUT_MS} ms); next pass tries again`, timedOut: true }
+    if (code === '57014')
+      return {
+        why: `DDL cancelled after ${STATEMENT_TIMEOUT_MS} ms (rejected_events_default too big to scan?); next pass tries again`,
+        timedOut: true,
+      }
     throw err
   }
 }
@@ -173,8 +185,11 @@ async function createDay(client: pg.Client, table: string, dayMs: number): Promi
   const from = client.escapeLiteral(new Date(dayMs).toISOString())
   const to = client.escapeLiteral(new Date(dayMs + DAY_MS).toISOString())
   const inDefault = `rejected_events_default WHERE kafka_timestamp >= ${from} AND kafka_timestamp < ${to}`
-  const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM (SELECT 1 FROM ${inDefault} LIMIT ${MOVE_MAX_ROWS + 1}) s`)
-  if (rows[0]!.n > MOVE_MAX_ROWS) return `more than ${MOVE_MAX_ROWS} rows of that day are in rejected_events_default: left there (they expire by DELETE)`
+  const { rows } = await client.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${inDefault} LIMIT ${MOVE_MAX_ROWS + 1}) s`,
+  )
+  if (rows[0]!.n > MOVE_MAX_ROWS)
+    return `more than ${MOVE_MAX_ROWS} rows of that day are in rejected_events_default: left there (they expire by DELETE)`
   const id = pg.escapeIdentifier(table)
   await client.query(`CREATE TABLE ${id} (LIKE rejected_events INCLUDING ALL)`)
   await client.query('LOCK TABLE rejected_events IN SHARE ROW EXCLUSIVE MODE')

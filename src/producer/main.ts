@@ -1,12 +1,12 @@
 import { CompressionTypes, Partitioners } from 'kafkajs'
-import { int, runMain, type Values } from './cli.js'
-import { kafkaOptions } from './config.js'
-import { createKafka, ensureTopic } from './kafka.js'
-import { configureLog } from './log.js'
-import { retry } from './retry.js'
+import { int, runMain, type Values } from '../cli.js'
+import { kafkaOptions } from '../config.js'
+import { createKafka, ensureTopic } from '../kafka/client.js'
+import { configureLog } from '../shared/log.js'
+import { retry } from '../shared/retry.js'
 import { transaction } from './transactions.js'
 
-// The producer program: the seed's synthetic transactions (src/transactions.ts) to Kafka.
+// The producer program: the seed's synthetic transactions (src/producer/transactions.ts) to Kafka.
 
 const options = {
   ...kafkaOptions,
@@ -27,7 +27,13 @@ async function main(o: Values<typeof options>): Promise<void> {
   const partitions = (await admin.fetchTopicMetadata({ topics: [o.kafkaTopic] })).topics[0]!.partitions.length
   await admin.disconnect()
   // Idempotent + acks=all: a retried request is not written twice.
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5000 } })
+  const producer = kafka.producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5000 },
+  })
   await producer.connect()
 
   let stop = false
@@ -55,7 +61,11 @@ async function main(o: Values<typeof options>): Promise<void> {
       async () => {
         if (!stop) await producer.send({ topic: o.kafkaTopic, acks: -1, compression: CompressionTypes.None, messages })
       },
-      { ...SEND_BACKOFF, onRetry: (err, attempt, delayMs) => void process.stderr.write(`producer: send failed (${(err as Error).message}); try ${attempt + 1} in ${delayMs} ms\n`) },
+      {
+        ...SEND_BACKOFF,
+        onRetry: (err, attempt, delayMs) =>
+          void process.stderr.write(`producer: send failed (${(err as Error).message}); try ${attempt + 1} in ${delayMs} ms\n`),
+      },
     )
     sent += n
     if (o.rate > 0) {

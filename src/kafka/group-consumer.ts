@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events'
 import type { Consumer, ConsumerConfig, ConsumerCrashEvent, ConsumerGroupJoinEvent, ConsumerRunConfig, Kafka } from 'kafkajs'
-import { backoffMs, type Backoff } from './retry.js'
-import { log } from './log.js'
-import type { ConsumerControl } from './pipeline.js'
+import { backoffMs, type Backoff } from '../shared/retry.js'
+import { log } from '../shared/log.js'
+import type { ConsumerControl } from '../pipeline/coordinator.js'
 
 // The supervisor's Kafka consumer, kept alive across broker outages. kafkajs gives up on a
 // broker that stays away: its consumer "crashes" (the CRASH event) and, depending on where the
@@ -66,7 +66,8 @@ interface ErrorLike {
 /** The error and its causes, outermost first (kafkajs wraps the last failure in KafkaJSNumberOfRetriesExceeded). */
 function causes(err: unknown): ErrorLike[] {
   const chain: ErrorLike[] = []
-  for (let e = err as ErrorLike | undefined; e && typeof e === 'object' && chain.length < 10; e = e.cause as ErrorLike | undefined) chain.push(e)
+  for (let e = err as ErrorLike | undefined; e && typeof e === 'object' && chain.length < 10; e = e.cause as ErrorLike | undefined)
+    chain.push(e)
   return chain
 }
 
@@ -78,7 +79,12 @@ function causes(err: unknown): ErrorLike[] {
  */
 export function classifyKafkaError(err: unknown): KafkaErrorKind {
   for (const e of causes(err)) {
-    if ((e.type && CONFIG_ERROR_TYPES.has(e.type)) || (e.name && CONFIG_ERROR_NAMES.has(e.name)) || (e.code && CONFIG_SOCKET_CODES.has(e.code))) return 'config'
+    if (
+      (e.type && CONFIG_ERROR_TYPES.has(e.type)) ||
+      (e.name && CONFIG_ERROR_NAMES.has(e.name)) ||
+      (e.code && CONFIG_SOCKET_CODES.has(e.code))
+    )
+      return 'config'
   }
   return 'transient'
 }
@@ -202,12 +208,17 @@ export class GroupConsumer extends EventEmitter {
   notReady(): KafkaNotReady {
     const now = Date.now()
     const f = this.retryAt !== null ? this.last : null
-    const failing = f ? `consumer failed: ${f.text}${f.repeats > 1 ? `, ${f.repeats} times in a row` : ''}; ${this.current ? 'a new consumer is joining' : `next try in ${Math.max(0, Math.round((this.retryAt! - now) / 1000))} s`}` : null
-    if (this.probeError) return { state: 'kafka_unreachable', reason: `kafka unreachable: ${this.probeError}${failing ? `; ${failing}` : ''}` }
+    const failing = f
+      ? `consumer failed: ${f.text}${f.repeats > 1 ? `, ${f.repeats} times in a row` : ''}; ${this.current ? 'a new consumer is joining' : `next try in ${Math.max(0, Math.round((this.retryAt! - now) / 1000))} s`}`
+      : null
+    if (this.probeError)
+      return { state: 'kafka_unreachable', reason: `kafka unreachable: ${this.probeError}${failing ? `; ${failing}` : ''}` }
     if (failing && !this.current) return { state: 'failed', reason: `kafka ${failing}` }
-    if (this.joinedAt === null) return { state: 'starting', reason: failing ? `rejoining the consumer group (${failing})` : 'not yet in the consumer group' }
+    if (this.joinedAt === null)
+      return { state: 'starting', reason: failing ? `rejoining the consumer group (${failing})` : 'not yet in the consumer group' }
     const silentMs = now - this.lastHeartbeatMs
-    if (silentMs > this.opts.silentAfterMs) return { state: 'kafka_unreachable', reason: `kafka unreachable: no heartbeat accepted for ${Math.round(silentMs / 1000)} s` }
+    if (silentMs > this.opts.silentAfterMs)
+      return { state: 'kafka_unreachable', reason: `kafka unreachable: no heartbeat accepted for ${Math.round(silentMs / 1000)} s` }
     return null
   }
 

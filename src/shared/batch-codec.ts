@@ -31,7 +31,8 @@ export function encodeBatch(records: readonly RawRecord[]): ArrayBuffer {
   let valueAt = HEADER + records.length * PER_RECORD
   for (const r of records) {
     const offset = Number(r.offset)
-    if (!(offset <= Number.MAX_SAFE_INTEGER)) throw new RangeError(`Kafka offset ${r.offset} is past 2^53 - 1, where tumbler's offsets stop being exact`)
+    if (!(offset <= Number.MAX_SAFE_INTEGER))
+      throw new RangeError(`Kafka offset ${r.offset} is past 2^53 - 1, where tumbler's offsets stop being exact`)
     view.setFloat64(at, offset, true)
     view.setFloat64(at + 8, Number(r.timestamp), true)
     if (r.value === null) view.setInt32(at + 16, -1, true)

@@ -2,8 +2,8 @@ import { readdir, readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import path from 'node:path'
 import pg from 'pg'
-import { log } from './log.js'
-import { retry } from './retry.js'
+import { log } from '../shared/log.js'
+import { retry } from '../shared/retry.js'
 
 // Main-thread Postgres: the database itself, migrations, and partition claims.
 // The writer thread has its own connection for commits.
@@ -11,13 +11,22 @@ import { retry } from './retry.js'
 // bigint and numeric as strings, never JS numbers (exact offsets and money).
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v)
 
-// dist/src/db.js when built, src/db.ts under tsx: sql/ sits at the package root either way.
+// dist/src/postgres/schema.js when built, src/postgres/schema.ts under tsx: sql/ sits at the package root either way.
 const HERE = path.dirname(fileURLToPath(import.meta.url))
-const SQL_DIR = path.resolve(HERE, HERE.split(path.sep).includes('dist') ? '../../sql' : '../sql')
+const SQL_DIR = path.resolve(HERE, HERE.split(path.sep).includes('dist') ? '../../../sql' : '../../sql')
 
 /** Errors of a Postgres that is not there yet (not running, starting, restarting): worth waiting for. */
 // A host name that does not resolve yet (a container starting, a DNS blip) is waited for too, with a warning each try.
-const UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', '57P03' /* cannot_connect_now */])
+const UNAVAILABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  '57P03' /* cannot_connect_now */,
+])
 
 /**
  * Creates the database named in the URL if it is missing and we are allowed to. A Postgres that
@@ -70,7 +79,9 @@ export async function migrate(pool: pg.Pool, sqlDir = SQL_DIR): Promise<string[]
   try {
     await client.query('BEGIN')
     await client.query("SELECT pg_advisory_xact_lock(hashtext('tumbler_migrations'))")
-    await client.query('CREATE TABLE IF NOT EXISTS tumbler_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())')
+    await client.query(
+      'CREATE TABLE IF NOT EXISTS tumbler_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())',
+    )
     const done = new Set((await client.query<{ version: number }>('SELECT version FROM tumbler_migrations')).rows.map((r) => r.version))
     for (const file of files) {
       const version = parseInt(file, 10)

@@ -1,4 +1,4 @@
-import { log } from '../src/log.js'
+import { log } from './log.js'
 
 // Test-only fault injection (TUMBLER_FAULTS): "actor0:batch:40,writer:commit:3" makes the
 // thread of that role die at its 40th batch / 3rd commit, once: the flag lives in shared
@@ -27,7 +27,8 @@ export const hasSignalFault = (spec: string): boolean => hasToken(spec, SIGNAL_F
 
 /** Emits the "warning" fault's process warning in the calling thread, if the spec asks for it. */
 export function warnIfAsked(spec: string): void {
-  if (hasToken(spec, WARNING_FAULT)) process.emitWarning('injected warning (TUMBLER_FAULTS=warning)', { type: 'TumblerFaultWarning', code: 'TUMBLER_FAULT' })
+  if (hasToken(spec, WARNING_FAULT))
+    process.emitWarning('injected warning (TUMBLER_FAULTS=warning)', { type: 'TumblerFaultWarning', code: 'TUMBLER_FAULT' })
 }
 
 export function parseFaults(spec: string): FaultSpec[] {

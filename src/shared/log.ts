@@ -81,7 +81,7 @@ let root = createLogger()
 /**
  * Sets this process's level and the fields of every line (the supervisor's `owner`), and
  * routes process warnings into the log. Call it once, first, in the main thread; worker
- * threads started afterwards (src/threads.ts) inherit both through workerLog().
+ * threads started afterwards (src/pipeline/serial-worker.ts) inherit both through workerLog().
  * An unknown level falls back to info.
  */
 export function configureLog(level: string, fields: Record<string, unknown> = {}): void {
@@ -118,7 +118,9 @@ export const log = {
  */
 function logProcessWarnings(): void {
   process.removeAllListeners('warning')
-  process.on('warning', (w: Error & { code?: string }) => log.warn('process warning', { warning: { name: w.name, code: w.code, message: w.message, stack: w.stack } }))
+  process.on('warning', (w: Error & { code?: string }) =>
+    log.warn('process warning', { warning: { name: w.name, code: w.code, message: w.message, stack: w.stack } }),
+  )
 }
 
 // A worker thread has no main() of its own: it is configured when it loads this module.

@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import type { HttpDeps, NotReady } from './http.js'
+import type { HttpDeps, NotReady } from './server.js'
 
 // The KPIs that GET /api/summary returns and the WebSocket pushes: window totals from
 // Postgres (sums done by Postgres on numeric, sent as text), the rate and state from the
@@ -19,7 +19,14 @@ export interface Summary {
    */
   lowWatermark: string | null
   /** The final window with the largest start: its totals never change again. closedAt: when it became final. */
-  latestFinalWindow: { start: string; end: string; totalSales: string; transactionCount: string; categories: number; closedAt: string } | null
+  latestFinalWindow: {
+    start: string
+    end: string
+    totalSales: string
+    transactionCount: string
+    categories: number
+    closedAt: string
+  } | null
   /** The last `windows` windows up to and including the latest one (what the page's line chart shows). */
   range: { windows: number; from: string; to: string; totalSales: string; transactionCount: string; windowsWithData: number } | null
   /** Records consumed per second by this process, over the last few seconds. */
@@ -196,7 +203,14 @@ export class SummaryService {
 
   /** The committed low watermark (tumbler_topics) and the newest closed window: a backward scan of the primary key past the few open rows. */
   private async loadFinality(): Promise<Finality> {
-    const { rows } = await this.deps.db.query<{ low: string | null; ws: Date | null; sales: string | null; count: string | null; categories: number | null; closed_at: Date | null }>(
+    const { rows } = await this.deps.db.query<{
+      low: string | null
+      ws: Date | null
+      sales: string | null
+      count: string | null
+      categories: number | null
+      closed_at: Date | null
+    }>(
       `WITH f AS (SELECT window_start AS ws FROM category_sales WHERE closed_at IS NOT NULL ORDER BY window_start DESC LIMIT 1)
        SELECT (SELECT low_watermark_ms FROM tumbler_topics WHERE topic = $1)::text AS low, f.ws,
               sum(c.total_sales)::text AS sales, sum(c.transaction_count)::text AS count, count(c.*)::int AS categories, max(c.closed_at) AS closed_at
@@ -222,9 +236,10 @@ export class SummaryService {
   }
 
   private async loadRejected(): Promise<Summary['rejected']> {
-    const { rows } = await this.deps.db.query<{ reason: string; n: string }>('SELECT reason, count(*)::text AS n FROM rejected_events WHERE topic = $1 GROUP BY reason ORDER BY reason', [
-      this.deps.config.kafkaTopic,
-    ])
+    const { rows } = await this.deps.db.query<{ reason: string; n: string }>(
+      'SELECT reason, count(*)::text AS n FROM rejected_events WHERE topic = $1 GROUP BY reason ORDER BY reason',
+      [this.deps.config.kafkaTopic],
+    )
     const byReason = Object.fromEntries(rows.map((r) => [r.reason, r.n]))
     const total = rows.reduce((a, r) => a + BigInt(r.n), 0n)
     return { total: total.toString(), late: byReason.late ?? '0', byReason }
@@ -234,7 +249,10 @@ export class SummaryService {
     if (!this.deps.kafkaOffsets) return null
     const [offsets, progress] = await Promise.all([
       this.deps.kafkaOffsets(),
-      this.deps.db.query<{ partition: number; next_offset: string }>('SELECT partition, next_offset FROM tumbler_progress WHERE topic = $1', [this.deps.config.kafkaTopic]),
+      this.deps.db.query<{ partition: number; next_offset: string }>(
+        'SELECT partition, next_offset FROM tumbler_progress WHERE topic = $1',
+        [this.deps.config.kafkaTopic],
+      ),
     ])
     const next = new Map(progress.rows.map((r) => [r.partition, BigInt(r.next_offset)]))
     let lag = 0n

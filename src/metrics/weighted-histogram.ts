@@ -46,9 +46,19 @@ export class WeightedHistogram {
     this.sum = 0
   }
 
-  async get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: { labels: Record<string, string | number>; value: number; metricName: string }[] }> {
+  async get(): Promise<{
+    name: string
+    help: string
+    type: string
+    aggregator: string
+    values: { labels: Record<string, string | number>; value: number; metricName: string }[]
+  }> {
     let cumulative = 0
-    const values = this.bounds.map((le, i) => ({ labels: { le } as Record<string, string | number>, value: (cumulative += this.counts[i]!), metricName: `${this.name}_bucket` }))
+    const values = this.bounds.map((le, i) => ({
+      labels: { le } as Record<string, string | number>,
+      value: (cumulative += this.counts[i]!),
+      metricName: `${this.name}_bucket`,
+    }))
     values.push({ labels: { le: '+Inf' }, value: this.count, metricName: `${this.name}_bucket` })
     values.push({ labels: {}, value: this.sum, metricName: `${this.name}_sum` })
     values.push({ labels: {}, value: this.count, metricName: `${this.name}_count` })

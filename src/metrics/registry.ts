@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
-import { RejectReason } from './protocol.js'
+import { RejectReason } from '../shared/protocol.js'
 import { WeightedHistogram } from './weighted-histogram.js'
 
 // Every metric tumbler exports, declared once: name (tumbler_ prefix, base unit, _total on
@@ -7,7 +7,7 @@ import { WeightedHistogram } from './weighted-histogram.js'
 //
 // One registry, in the main thread. Worker threads never import this file: their counts reach
 // the main thread inside task replies (CommitResult) and ThreadStats messages, and
-// src/supervisor-metrics.ts turns them into the metrics below. Gauges that mirror live state
+// src/metrics/instrument.ts turns them into the metrics below. Gauges that mirror live state
 // are read in collect(), i.e. only when Prometheus scrapes, so the hot path never touches them.
 //
 // Labels are bounded: topic (one per supervisor), partition (the topic's partitions), reason
@@ -24,7 +24,7 @@ for (const m of registry.getMetricsAsArray()) {
 }
 const registers = [registry]
 
-/** What the collect() callbacks read; bound by src/supervisor-metrics.ts. */
+/** What the collect() callbacks read; bound by src/metrics/instrument.ts. */
 export interface MetricSources {
   partitions(): PartitionSample[]
   threads(): { name: string; mailboxDepth: number }[]
@@ -243,12 +243,12 @@ export const metrics = {
   }),
   freshness: new WeightedHistogram({
     name: 'tumbler_freshness_seconds',
-    help: "Per record, from its Kafka timestamp to the Postgres commit that made it visible (10 ms resolution; the target is 500 ms).",
+    help: 'Per record, from its Kafka timestamp to the Postgres commit that made it visible (10 ms resolution; the target is 500 ms).',
     buckets: FRESHNESS_BUCKETS_SECONDS,
     registers,
   }),
 
-  // --- rejected_events retention (src/rejected-retention.ts) --------------------------------
+  // --- rejected_events retention (src/postgres/rejected-retention.ts) --------------------------------
   rejectedPartitionsDropped: new Counter({
     name: 'tumbler_rejected_partitions_dropped_total',
     help: 'Daily partitions of rejected_events this supervisor dropped because their day passed REJECTED_RETENTION_DAYS.',
@@ -291,7 +291,7 @@ export const metrics = {
   }),
   threadLagMax: new Gauge({
     name: 'tumbler_thread_event_loop_lag_max_seconds',
-    help: "Largest event-loop delay of the thread over its last report (about 1 s).",
+    help: 'Largest event-loop delay of the thread over its last report (about 1 s).',
     labelNames: ['thread'],
     registers,
   }),

@@ -187,7 +187,7 @@ export interface CommittedRow {
 
 /**
  * A partition whose flushes Postgres refused for a reason retrying cannot fix (SQLSTATE class
- * 22 data exception or 23 integrity constraint violation, src/pg-errors.ts): nothing of them
+ * 22 data exception or 23 integrity constraint violation, src/shared/pg-errors.ts): nothing of them
  * was committed, and the partition stops (CONTRACT.md, Postgres: "its partitions are marked
  * failed, visibly").
  */
@@ -258,4 +258,37 @@ export interface ThreadStats {
   heapTotalBytes: number
   /** Cumulative since this thread started. */
   counts: Partial<Record<ThreadCounter, number>>
+}
+
+// Each worker's workerData: what the supervisor passes a thread when it starts it.
+
+/** The event-time rules every actor applies (ms); from WINDOW_SECONDS, LATENESS_SECONDS, FUTURE_SECONDS. */
+export interface WindowRules {
+  windowMs: number
+  latenessMs: number
+  futureMs: number
+}
+
+/** workerData of a window actor (workers/window-actor.ts). */
+export interface ActorData extends WindowRules {
+  /** This actor's index; its fault role is `actor<index>`. */
+  index: number
+  faults: string
+  /** REJECTED_PAYLOAD_MAX_BYTES: bytes of a rejected value kept. */
+  rejectedPayloadMaxBytes: number
+  /** One Int32 shared with the supervisor: set once the injected fault has fired. */
+  faultFired: SharedArrayBuffer
+  /** TIMESTAMP_DEFAULT_ZONE, as validated at start (an IANA name or a fixed offset). */
+  timestampDefaultZone: string
+}
+
+/** workerData of the writer (workers/writer.ts). */
+export interface WriterData {
+  databaseUrl: string
+  windowMs: number
+  /** LATENESS_SECONDS in ms: a partition's watermark is its largest event time minus this. */
+  latenessMs: number
+  faults: string
+  /** One Int32 shared with the supervisor: set once the injected fault has fired. */
+  faultFired: SharedArrayBuffer
 }
