@@ -83,6 +83,19 @@ export interface AdvanceTask {
 
 export type ActorMessage = AssignTask | BatchTask | FlushTask | ReleaseTask | AdvanceTask
 
+/**
+ * The reply to each actor task, by task type: ASSIGN null; BATCH the records read; FLUSH and
+ * RELEASE the Flush; ADVANCE 1 if the actor took the advance, 0 if not. Both sides are typed
+ * with it (SerialWorker on the main thread, the handler in workers/window-actor.ts).
+ */
+export interface ActorReplies {
+  [ActorTask.ASSIGN]: null
+  [ActorTask.BATCH]: number
+  [ActorTask.FLUSH]: Flush
+  [ActorTask.RELEASE]: Flush
+  [ActorTask.ADVANCE]: number
+}
+
 /** Sum and count for one (window, category) accumulated since the last flush. */
 export interface WindowDelta {
   windowStartMs: number
@@ -160,6 +173,12 @@ export interface CommitTask {
   partitionCount: number
   flushes: PartitionFlush[]
   idle: IdlePartition[]
+}
+
+/** The writer's one task and its reply (see ActorReplies). */
+export type WriterMessage = CommitTask
+export interface WriterReplies {
+  [WriterTask.COMMIT]: CommitResult
 }
 
 /** An idle advance the commit applied. */
