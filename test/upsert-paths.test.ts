@@ -1,5 +1,5 @@
 // The writer upserts a few rows with one INSERT over unnest() and many rows through COPY
-// (workers/writer.ts, COPY_ROWS): both paths must add exactly.
+// (workers/commit-sql.ts, COPY_ROWS): both paths must add exactly.
 import t from 'tap'
 import { createTopic, databaseFor, produce, query, startSupervisor } from './helpers/harness.js'
 import { waitCaughtUp } from './helpers/verify.js'

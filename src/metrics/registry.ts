@@ -1,6 +1,10 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { RejectReason } from '../shared/protocol.js'
+import { registerNodeDefaults } from './node-defaults.js'
 import { WeightedHistogram } from './weighted-histogram.js'
+import { catchUpConsumed, mailboxDepths, ownedPartitions, perPartition, poolConnections, poolMax, poolWaiting } from './sources.js'
+
+export { bindMetricSources, type MetricSources, type PartitionSample } from './sources.js'
 
 // Every metric tumbler exports, declared once: name (tumbler_ prefix, base unit, _total on
 // counters), type, labels and help. README's metrics table mirrors this file.
@@ -8,66 +12,18 @@ import { WeightedHistogram } from './weighted-histogram.js'
 // One registry, in the main thread. Worker threads never import this file: their counts reach
 // the main thread inside task replies (CommitResult) and ThreadStats messages, and
 // src/metrics/instrument.ts turns them into the metrics below. Gauges that mirror live state
-// are read in collect(), i.e. only when Prometheus scrapes, so the hot path never touches them.
+// are read by their collect() (src/metrics/sources.ts) only when Prometheus scrapes, so the hot
+// path never touches them. Node's default metrics: src/metrics/node-defaults.ts.
 //
 // Labels are bounded: topic (one per supervisor), partition (the topic's partitions), reason
 // (RejectReason), thread ('main', 'actor-<i>' for i < ACTORS, 'writer'), HTTP route patterns,
 // sqlstate (Postgres' codes of classes 22 and 23, a few dozen).
 
 export const registry = new Registry()
-collectDefaultMetrics({ register: registry })
-// Dropped defaults: gauges named like counters (promtool check metrics rejects them; nodejs_active_*
-// by type remain), and the event-loop lag set, whose stddev alone costs 0.2 ms a scrape: the main
-// thread's lag is tumbler_thread_event_loop_lag_*{thread="main"}, like every other thread's.
-for (const m of registry.getMetricsAsArray()) {
-  if (/^nodejs_active_\w+_total$|^nodejs_eventloop_lag_/.test(m.name)) registry.removeSingleMetric(m.name)
-}
+registerNodeDefaults(registry)
 const registers = [registry]
 
-/** What the collect() callbacks read; bound by src/metrics/instrument.ts. */
-export interface MetricSources {
-  partitions(): PartitionSample[]
-  threads(): { name: string; mailboxDepth: number }[]
-  pool(): { total: number; idle: number; waiting: number; max: number }
-  /** Records handed to actors so far (monotonic). */
-  consumed(): number
-}
-
-export interface PartitionSample {
-  topic: string
-  partition: number
-  /** Null until the first high watermark of the partition was seen. */
-  highWatermark: bigint | null
-  committed: bigint
-  lagSeconds: number | null
-  /** Now minus the partition's committed watermark, null before its first commit. */
-  eventTimeLagSeconds: number | null
-  paused: boolean
-  /** Nothing to read for IDLE_PARTITION_SECONDS (its watermark may be advanced). */
-  idle: boolean
-  /** Stopped: Postgres refuses its commit for good. */
-  failed: boolean
-}
-
-let sources: MetricSources | null = null
-let consumedSeen = 0
-
-/** Points the collect() callbacks at a running supervisor (null detaches them). */
-export function bindMetricSources(s: MetricSources | null): void {
-  sources = s
-  consumedSeen = s?.consumed() ?? 0
-}
-
 const partitionLabels = ['topic', 'partition'] as const
-
-/** Sets one gauge per owned partition from a sample; partitions this process gave up disappear. */
-function perPartition(gauge: Gauge<(typeof partitionLabels)[number]>, value: (p: PartitionSample) => number | bigint | null): void {
-  gauge.reset()
-  for (const p of sources?.partitions() ?? []) {
-    const v = value(p)
-    if (v !== null) gauge.set({ topic: p.topic, partition: p.partition }, Number(v))
-  }
-}
 
 export const FLUSH_DURATION_BUCKETS_SECONDS = [0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1, 2.5, 5, 10]
 export const FRESHNESS_BUCKETS_SECONDS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60, 300]
@@ -78,12 +34,7 @@ export const metrics = {
     name: 'tumbler_records_consumed_total',
     help: 'Records fetched from Kafka and handed to a window actor; a record read again after a recovery counts again.',
     registers,
-    collect() {
-      // The pipeline keeps this count anyway; the counter catches up at each scrape.
-      const consumed = sources?.consumed() ?? consumedSeen
-      if (consumed > consumedSeen) this.inc(consumed - consumedSeen)
-      consumedSeen = consumed
-    },
+    collect: catchUpConsumed,
   }),
   recordsProcessed: new Counter({
     name: 'tumbler_records_processed_total',
@@ -103,77 +54,59 @@ export const metrics = {
     help: 'Offset Kafka will give the next record appended to the partition (log end offset), for partitions this supervisor owns.',
     labelNames: partitionLabels,
     registers,
-    collect() {
-      perPartition(this, (p) => p.highWatermark)
-    },
+    collect: perPartition((p) => p.highWatermark),
   }),
   committedOffset: new Gauge({
     name: 'tumbler_partition_committed_offset',
     help: 'Next offset to process, as committed in Postgres (tumbler_progress.next_offset).',
     labelNames: partitionLabels,
     registers,
-    collect() {
-      perPartition(this, (p) => p.committed)
-    },
+    collect: perPartition((p) => p.committed),
   }),
   lagRecords: new Gauge({
     name: 'tumbler_consumer_lag_records',
     help: 'Records appended to the partition and not yet committed to Postgres: high watermark minus committed offset.',
     labelNames: partitionLabels,
     registers,
-    collect() {
-      perPartition(this, (p) => (p.highWatermark === null ? null : p.highWatermark > p.committed ? p.highWatermark - p.committed : 0n))
-    },
+    collect: perPartition((p) => (p.highWatermark === null ? null : p.highWatermark > p.committed ? p.highWatermark - p.committed : 0n)),
   }),
   lagSeconds: new Gauge({
     name: 'tumbler_consumer_lag_seconds',
     help: 'Age of the oldest record not yet committed, from when its offset became the high watermark (0 when caught up).',
     labelNames: partitionLabels,
     registers,
-    collect() {
-      perPartition(this, (p) => p.lagSeconds)
-    },
+    collect: perPartition((p) => p.lagSeconds),
   }),
   eventTimeLag: new Gauge({
     name: 'tumbler_event_time_lag_seconds',
     help: "Now minus the partition's committed watermark (largest event time seen minus LATENESS_SECONDS).",
     labelNames: partitionLabels,
     registers,
-    collect() {
-      perPartition(this, (p) => p.eventTimeLagSeconds)
-    },
+    collect: perPartition((p) => p.eventTimeLagSeconds),
   }),
   partitionsAssigned: new Gauge({
     name: 'tumbler_partitions_assigned',
     help: 'Partitions this supervisor owns and consumes.',
     registers,
-    collect() {
-      this.set(sources?.partitions().length ?? 0)
-    },
+    collect: ownedPartitions(),
   }),
   partitionsPaused: new Gauge({
     name: 'tumbler_partitions_paused',
     help: 'Owned partitions paused by backpressure (too many records dispatched and not yet committed).',
     registers,
-    collect() {
-      this.set(sources?.partitions().filter((p) => p.paused).length ?? 0)
-    },
+    collect: ownedPartitions((p) => p.paused),
   }),
   partitionsIdle: new Gauge({
     name: 'tumbler_partitions_idle',
     help: 'Owned partitions with nothing to read for IDLE_PARTITION_SECONDS: their watermark is advanced so they do not hold back window finality.',
     registers,
-    collect() {
-      this.set(sources?.partitions().filter((p) => p.idle).length ?? 0)
-    },
+    collect: ownedPartitions((p) => p.idle),
   }),
   partitionsFailed: new Gauge({
     name: 'tumbler_partitions_failed',
     help: 'Owned partitions stopped because Postgres refuses their commit for good (SQLSTATE class 22 or 23); /readyz names them. They stay stopped until the supervisor restarts.',
     registers,
-    collect() {
-      this.set(sources?.partitions().filter((p) => p.failed).length ?? 0)
-    },
+    collect: ownedPartitions((p) => p.failed),
   }),
   partitionPauses: new Counter({
     name: 'tumbler_partition_pauses_total',
@@ -266,10 +199,7 @@ export const metrics = {
     help: "Tasks waiting in a worker thread's mailbox (the running one not included).",
     labelNames: ['thread'],
     registers,
-    collect() {
-      this.reset()
-      for (const t of sources?.threads() ?? []) this.set({ thread: t.name }, t.mailboxDepth)
-    },
+    collect: mailboxDepths,
   }),
   threadRestarts: new Counter({
     name: 'tumbler_thread_restarts_total',
@@ -314,29 +244,19 @@ export const metrics = {
     help: 'Connections of the main-thread Postgres pool, by state (active = checked out, idle = open and free).',
     labelNames: ['state'],
     registers,
-    collect() {
-      const p = sources?.pool()
-      if (!p) return
-      this.set({ state: 'active' }, p.total - p.idle)
-      this.set({ state: 'idle' }, p.idle)
-    },
+    collect: poolConnections,
   }),
   poolWaiting: new Gauge({
     name: 'tumbler_postgres_pool_waiting_clients',
     help: 'Queries waiting for a connection of the main-thread Postgres pool.',
     registers,
-    collect() {
-      this.set(sources?.pool().waiting ?? 0)
-    },
+    collect: poolWaiting,
   }),
   poolMax: new Gauge({
     name: 'tumbler_postgres_pool_max_connections',
     help: 'Size limit of the main-thread Postgres pool.',
     registers,
-    collect() {
-      const p = sources?.pool()
-      if (p) this.set(p.max)
-    },
+    collect: poolMax,
   }),
 
   // --- HTTP and WebSocket -------------------------------------------------------------------

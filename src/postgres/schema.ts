@@ -3,13 +3,14 @@ import { fileURLToPath } from 'node:url'
 import path from 'node:path'
 import pg from 'pg'
 import { log } from '../shared/log.js'
+import '../shared/pg-types.js'
 import { retry } from '../shared/retry.js'
 
-// Main-thread Postgres: the database itself, migrations, and partition claims.
+// Main-thread Postgres: the database itself and migrations. Partition claims live with the
+// fence they pair with (src/shared/progress.ts) and are re-exported here for their callers.
 // The writer thread has its own connection for commits.
 
-// bigint and numeric as strings, never JS numbers (exact offsets and money).
-pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v)
+export { claimPartition, type Claim } from '../shared/progress.js'
 
 // dist/src/postgres/schema.js when built, src/postgres/schema.ts under tsx: sql/ sits at the package root either way.
 const HERE = path.dirname(fileURLToPath(import.meta.url))
@@ -99,36 +100,4 @@ export async function migrate(pool: pg.Pool, sqlDir = SQL_DIR): Promise<string[]
   }
   if (applied.length) log.info('applied migrations', { applied })
   return applied
-}
-
-export interface Claim {
-  epoch: string
-  nextOffset: string
-  maxEventMs: number | null
-  /** Watermark an idle advance raised the partition to (ms since epoch), null if never. */
-  idleWatermarkMs: number | null
-}
-
-/**
- * Makes `owner` the partition's owner under a new epoch and returns where to resume.
- * The UPDATE waits for the row lock of a commit in flight, so it sees that commit's offset;
- * any later commit of an older epoch is fenced. `lowOffset` is where a partition never
- * seen before starts (the log start); such a partition starts at the topic's committed low
- * watermark (tumbler_topics), so a window that is final already stays final for it too
- * (partitions added to the topic after windows closed).
- */
-export async function claimPartition(pool: pg.Pool, topic: string, partition: number, owner: string, lowOffset: string): Promise<Claim> {
-  const { rows } = await pool.query<{ epoch: string; next_offset: string; max_event_ms: string | null; idle_watermark_ms: string | null }>(
-    `INSERT INTO tumbler_progress AS p (topic, partition, next_offset, epoch, owner, idle_watermark_ms)
-     VALUES ($1, $2, $3, 1, $4, (SELECT low_watermark_ms FROM tumbler_topics WHERE topic = $1))
-     ON CONFLICT (topic, partition) DO UPDATE SET
-       epoch = p.epoch + 1, owner = EXCLUDED.owner, updated_at = now(),
-       -- a log truncated by retention past the stored offset resumes at the log start
-       next_offset = GREATEST(p.next_offset, EXCLUDED.next_offset)
-     RETURNING epoch, next_offset, max_event_ms, idle_watermark_ms`,
-    [topic, partition, lowOffset, owner],
-  )
-  const row = rows[0]!
-  const ms = (v: string | null) => (v === null ? null : Number(v))
-  return { epoch: row.epoch, nextOffset: row.next_offset, maxEventMs: ms(row.max_event_ms), idleWatermarkMs: ms(row.idle_watermark_ms) }
 }
