@@ -86,13 +86,16 @@ export interface SupervisorRun {
 export interface Build {
   node: string
   root: string
+  /** A command the supervisor runs under, e.g. ['taskset', '-c', '0'] (it must exec node, so the pid stays the supervisor's). */
+  wrap?: string[]
 }
 export const THIS_BUILD: Build = { node: process.execPath, root: ROOT }
 
 export function startSupervisor(env: Record<string, string>, build: Build = THIS_BUILD): SupervisorRun {
   // BENCH_NODE_ARGS: extra node flags for the supervisor, e.g. "--cpu-prof --cpu-prof-dir=prof" to profile a scenario.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)
-  const proc = spawn(build.node, [...nodeArgs, path.join(build.root, 'dist/supervisor.js')], {
+  const argv = [...(build.wrap ?? []), build.node, ...nodeArgs, path.join(build.root, 'dist/supervisor.js')]
+  const proc = spawn(argv[0]!, argv.slice(1), {
     cwd: build.root,
     env: { ...process.env, HTTP_PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
