@@ -12,8 +12,9 @@ import { Pipeline } from './pipeline/coordinator.js'
 import type { PartitionFailure } from './shared/protocol.js'
 import { startRejectedRetention } from './postgres/rejected-retention.js'
 import { instrumentSupervisor } from './metrics/instrument.js'
-import { ActorThread } from './pipeline/serial-worker.js'
-import type { ActorData, WriterData } from './shared/protocol.js'
+import { SerialWorker } from './pipeline/serial-worker.js'
+import { ActorClient, WriterClient } from './pipeline/clients.js'
+import type { ActorData, ActorMessage, ActorReplies, WriterData, WriterMessage, WriterReplies } from './shared/protocol.js'
 import { hasSignalFault, warnIfAsked } from './shared/faults.js'
 
 // The stream processor's main thread: config, schema, threads, the Kafka consumer, HTTP,
@@ -70,7 +71,11 @@ async function main(config: SupervisorConfig): Promise<void> {
       faultFired: new SharedArrayBuffer(4),
       timestampDefaultZone: config.timestampDefaultZone,
     }
-    return new ActorThread({ name: `actor-${index}`, filename: new URL('../workers/window-actor.js', import.meta.url), workerData })
+    return new SerialWorker<ActorMessage, ActorReplies>({
+      name: `actor-${index}`,
+      filename: new URL('../workers/window-actor.js', import.meta.url),
+      workerData,
+    })
   })
   const writerData: WriterData = {
     databaseUrl: config.databaseUrl,
@@ -79,7 +84,11 @@ async function main(config: SupervisorConfig): Promise<void> {
     faults: config.faults,
     faultFired: new SharedArrayBuffer(4),
   }
-  const writer = new ActorThread({ name: 'writer', filename: new URL('../workers/writer.js', import.meta.url), workerData: writerData })
+  const writer = new SerialWorker<WriterMessage, WriterReplies>({
+    name: 'writer',
+    filename: new URL('../workers/writer.js', import.meta.url),
+    workerData: writerData,
+  })
 
   const consumer = new GroupConsumer(kafka, {
     topic,
@@ -136,8 +145,8 @@ async function main(config: SupervisorConfig): Promise<void> {
       idleMs: config.idlePartitionSeconds * 1000,
     },
     db,
-    actors,
-    writer,
+    actors.map((a) => new ActorClient(a)),
+    new WriterClient(writer),
     { ...consumer.control, lowOffsets: async () => new Map((await topicOffsets()).map((o) => [o.partition, o.low])) },
   )
 

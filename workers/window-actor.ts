@@ -1,6 +1,13 @@
 import { workerData } from 'node:worker_threads'
 import { BatchReader } from '../src/shared/batch-codec.js'
-import { ActorTask, type ActorData, type ActorMessage, type Flush, type PartitionFlush, type WindowRules } from '../src/shared/protocol.js'
+import {
+  ActorTask,
+  type ActorData,
+  type ActorMessage,
+  type ActorReplies,
+  type PartitionFlush,
+  type WindowRules,
+} from '../src/shared/protocol.js'
 import { faultCounter } from '../src/shared/faults.js'
 import { PartitionState } from './partition-state.js'
 import { reportThreadStats } from '../src/shared/thread-stats.js'
@@ -17,8 +24,9 @@ const fault = faultCounter(data.faults, `actor${data.index}`, new Int32Array(dat
 reportThreadStats(`actor-${data.index}`)
 const partitions = new Map<number, PartitionState>()
 
-/** One task; the reply of ADVANCE is 1 if the actor took the advance, 0 if not. */
-export default function handle(msg: ActorMessage): Flush | number | null {
+/** One task, answered with the reply its type has in ActorReplies (ADVANCE: 1 if the actor took the advance, 0 if not). */
+export default function handle<K extends ActorMessage['type']>(msg: ActorMessage & { type: K }): ActorReplies[K]
+export default function handle(msg: ActorMessage): ActorReplies[ActorMessage['type']] {
   switch (msg.type) {
     case ActorTask.ASSIGN:
       partitions.set(

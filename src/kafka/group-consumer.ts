@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events'
 import type { Consumer, ConsumerConfig, ConsumerCrashEvent, ConsumerGroupJoinEvent, ConsumerRunConfig, Kafka } from 'kafkajs'
 import { backoffMs, type Backoff } from '../shared/retry.js'
 import { log } from '../shared/log.js'
-import type { ConsumerControl } from '../pipeline/coordinator.js'
+import type { ConsumerControl } from '../pipeline/consumer-control.js'
+import { classifyKafkaError, kafkajsWouldRestart } from './errors.js'
 
 // The supervisor's Kafka consumer, kept alive across broker outages. kafkajs gives up on a
 // broker that stays away: its consumer "crashes" (the CRASH event) and, depending on where the
@@ -17,83 +18,8 @@ import type { ConsumerControl } from '../pipeline/coordinator.js'
 /** A crash is retried for ever with this backoff (1 s doubling to 30 s); a repeating one is reported, never a hot loop. */
 export const CONSUMER_RETRY: Backoff = { baseMs: 1000, maxMs: 30_000 }
 
-/** `config`: waiting will not help (the process exits 1); `transient`: the broker or the network, retried. */
-export type KafkaErrorKind = 'config' | 'transient'
-
 /** How often the broker is asked whether it answers (the `probe`), as the supervisor asks Postgres. */
 export const PROBE_INTERVAL_MS = 2_000
-
-/** Broker error types (Kafka protocol error codes, as kafkajs names them) that say our settings are refused. */
-const CONFIG_ERROR_TYPES = new Set([
-  'SASL_AUTHENTICATION_FAILED',
-  'UNSUPPORTED_SASL_MECHANISM',
-  'ILLEGAL_SASL_STATE',
-  'TOPIC_AUTHORIZATION_FAILED',
-  'GROUP_AUTHORIZATION_FAILED',
-  'CLUSTER_AUTHORIZATION_FAILED',
-  'INVALID_SESSION_TIMEOUT',
-  'INVALID_GROUP_ID',
-  'INCONSISTENT_GROUP_PROTOCOL',
-  'INVALID_TOPIC_EXCEPTION',
-  'INVALID_PARTITIONS',
-  'INVALID_REPLICATION_FACTOR',
-  'INVALID_CONFIG',
-  'POLICY_VIOLATION',
-  'UNSUPPORTED_VERSION',
-])
-/** kafkajs errors that say the same: SASL refused, a broker too old for the client. */
-const CONFIG_ERROR_NAMES = new Set(['KafkaJSSASLAuthenticationError', 'KafkaJSServerDoesNotSupportApiKey'])
-/** Socket error codes (Node's TLS) of a certificate or protocol mismatch, which kafkajs reports as a connection error. */
-const CONFIG_SOCKET_CODES = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'ERR_SSL_WRONG_VERSION_NUMBER',
-])
-
-interface ErrorLike {
-  name?: string
-  type?: string
-  code?: string
-  retriable?: boolean
-  cause?: unknown
-}
-
-/** The error and its causes, outermost first (kafkajs wraps the last failure in KafkaJSNumberOfRetriesExceeded). */
-function causes(err: unknown): ErrorLike[] {
-  const chain: ErrorLike[] = []
-  for (let e = err as ErrorLike | undefined; e && typeof e === 'object' && chain.length < 10; e = e.cause as ErrorLike | undefined)
-    chain.push(e)
-  return chain
-}
-
-/**
- * Sorts a failure of the consumer (a kafkajs CRASH, or a throw from connect/subscribe/run) by
- * whether waiting can fix it: an error anywhere in its cause chain that names a refused
- * setting is `config`; everything else (connection refused or reset, timeouts, no coordinator,
- * leader changes, whatever kafkajs calls non-retriable about a broker that is away) is `transient`.
- */
-export function classifyKafkaError(err: unknown): KafkaErrorKind {
-  for (const e of causes(err)) {
-    if (
-      (e.type && CONFIG_ERROR_TYPES.has(e.type)) ||
-      (e.name && CONFIG_ERROR_NAMES.has(e.name)) ||
-      (e.code && CONFIG_SOCKET_CODES.has(e.code))
-    )
-      return 'config'
-  }
-  return 'transient'
-}
-
-/** What kafkajs itself would have done with this crash: restart the consumer (true) or leave it stopped (false). */
-export function kafkajsWouldRestart(err: unknown): boolean {
-  const chain = causes(err)
-  return chain[0]?.name === 'KafkaJSNumberOfRetriesExceeded' || chain.at(-1)?.retriable === true
-}
 
 /**
  * Why the consumer is not consuming; null while it is in the group and the broker answers.
@@ -120,15 +46,25 @@ export interface GroupConsumerOptions {
   probe(): Promise<void>
 }
 
+/** The events of a GroupConsumer, with their arguments. */
+export type GroupConsumerEvents = {
+  /** Partitions of the topic assigned to this process, on every group join of every consumer incarnation. */
+  join: [partitions: number[]]
+  /** A rebalance began: partitions may go away (flush). */
+  rebalancing: []
+  /** A consumer died of this error; a new one starts after a backoff. */
+  restart: [error: Error]
+  /** Kafka refuses our configuration (classifyKafkaError): the caller shuts down. */
+  fatal: [error: Error]
+}
+
 /**
- * One kafkajs consumer at a time in the group, replaced whenever it dies. Emits 'join'
- * (partitions assigned to this process, on every group join of every consumer incarnation),
- * 'rebalancing' (partitions may go away: flush), 'restart' (a new consumer replaces a dead
- * one) and 'fatal' (a configuration error: the caller shuts down). `control` steers whichever
- * consumer is current; between consumers it does nothing, and the next 'join' sets every
- * partition's position and pause state again (Pipeline.onAssignment).
+ * One kafkajs consumer at a time in the group, replaced whenever it dies; its events are
+ * GroupConsumerEvents. `control` steers whichever consumer is current; between consumers it
+ * does nothing, and the next 'join' sets every partition's position and pause state again
+ * (Pipeline.onAssignment).
  */
-export class GroupConsumer extends EventEmitter {
+export class GroupConsumer extends EventEmitter<GroupConsumerEvents> {
   private current: Consumer | null = null
   private prepared = false
   private stopped = false

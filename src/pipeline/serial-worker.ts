@@ -2,12 +2,11 @@ import { EventEmitter } from 'node:events'
 import { Piscina } from 'piscina'
 import { log, workerLog } from '../shared/log.js'
 
-// A worker-thread actor: a single-thread piscina pool whose thread keeps its state
-// between tasks, fed from a mailbox one task at a time. The mailbox is ours, not piscina's
-// queue: piscina does not promise to run queued tasks in submission order (seen here:
-// batches of one partition overtaking each other), and an actor's tasks must. piscina
-// replaces a thread that dies; the new one starts empty, and 'restart' tells the owner to
-// give it its state back.
+// A worker thread that keeps its state between tasks: a single-thread piscina pool, fed
+// from a mailbox one task at a time. The mailbox is ours, not piscina's queue: piscina does
+// not promise to run queued tasks in submission order (seen here: batches of one partition
+// overtaking each other), and an actor's tasks must. piscina replaces a thread that dies;
+// the new one starts empty, and 'restart' tells the owner to give it its state back.
 
 export interface ThreadOptions {
   name: string
@@ -16,12 +15,51 @@ export interface ThreadOptions {
   workerData: object
 }
 
-export class ActorThread extends EventEmitter {
+/** Events of a SerialWorker: 'restart' when piscina replaced a thread that died (its state is gone). */
+export interface SerialWorkerEvents {
+  restart: []
+}
+
+/**
+ * What code outside the pipeline needs of a thread, whatever its protocol: its name, health
+ * and lifecycle (metrics, fault injection, shutdown).
+ */
+export interface WorkerThread {
+  readonly name: string
+  /** Threads piscina started to replace one that died. */
+  readonly restarts: number
+  /** Tasks waiting in the mailbox (not counting the one running). */
+  readonly mailboxDepth: number
+  on(event: 'restart', listener: () => void): unknown
+  off(event: 'restart', listener: () => void): unknown
+  crash(): boolean
+  close(): Promise<void>
+}
+
+/** The former name of a thread handle, kept for modules that only read its name, restarts and mailbox depth. */
+export type ActorThread = WorkerThread
+
+interface Letter {
+  task: unknown
+  transferList: ArrayBuffer[] | undefined
+  resolve: (reply: unknown) => void
+  reject: (err: unknown) => void
+}
+
+/**
+ * One worker thread with a typed protocol: `M` is the union of the tasks it takes (each with a
+ * `type`), `R` the reply to each task type (src/shared/protocol.ts: ActorMessage/ActorReplies,
+ * WriterMessage/WriterReplies). `run` accepts only a task of M, exactly, and resolves to the
+ * reply of its type, so a wrong field or a wrong reply type does not compile.
+ */
+export class SerialWorker<M extends { type: string }, R extends Record<M['type'], unknown>>
+  extends EventEmitter<SerialWorkerEvents>
+  implements WorkerThread
+{
   readonly name: string
   private pool: Piscina
   private closing = false
-  private readonly mailbox: { task: unknown; transferList?: ArrayBuffer[]; resolve: (v: unknown) => void; reject: (e: unknown) => void }[] =
-    []
+  private readonly mailbox: Letter[] = []
   private busy = false
   restarts = 0
   private startedAt = Date.now()
@@ -55,10 +93,14 @@ export class ActorThread extends EventEmitter {
     return pool
   }
 
-  /** Queues one task; tasks run in the order they were queued. Rejects if the thread dies under it. */
-  run<T>(task: unknown, transferList?: ArrayBuffer[]): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.mailbox.push({ task, transferList, resolve: resolve as (v: unknown) => void, reject })
+  /**
+   * Queues one task; tasks run in the order they were queued. `transferList`: buffers of the
+   * task moved, not copied, to the thread (detached here once it runs). Rejects if the thread
+   * dies under it or the worker is closed.
+   */
+  run<K extends M['type']>(task: M & { type: K }, transferList?: ArrayBuffer[]): Promise<R[K]> {
+    return new Promise<R[K]>((resolve, reject) => {
+      this.mailbox.push({ task, transferList, resolve: resolve as (reply: unknown) => void, reject })
       this.pump()
     })
   }
@@ -95,6 +137,7 @@ export class ActorThread extends EventEmitter {
     return this.mailbox.length
   }
 
+  /** Fails every queued task ("<name> is closed") and ends the thread; idempotent. */
   async close(): Promise<void> {
     if (this.closing) return
     this.closing = true

@@ -10,8 +10,9 @@ import { ensureDatabase, migrate } from '../../src/postgres/schema.js'
 import { createHttp, type HttpDeps, type NotReady } from '../../src/http/server.js'
 import { Pipeline } from '../../src/pipeline/coordinator.js'
 import type { CommitResult, CommittedRow } from '../../src/shared/protocol.js'
-import { ActorThread } from '../../src/pipeline/serial-worker.js'
-import type { ActorData } from '../../src/shared/protocol.js'
+import { SerialWorker } from '../../src/pipeline/serial-worker.js'
+import { WriterClient } from '../../src/pipeline/clients.js'
+import type { ActorData, WriterMessage, WriterReplies } from '../../src/shared/protocol.js'
 import { databaseFor, uniqueName } from './harness.js'
 
 interface Teardown {
@@ -50,12 +51,16 @@ export async function buildApp(
     faultFired: new SharedArrayBuffer(4),
     timestampDefaultZone: 'UTC',
   }
-  const writer = new ActorThread({ name: 'writer', filename: new URL('../../dist/workers/window-actor.js', import.meta.url), workerData })
+  const writer = new SerialWorker<WriterMessage, WriterReplies>({
+    name: 'writer',
+    filename: new URL('../../dist/workers/window-actor.js', import.meta.url),
+    workerData,
+  })
   const pipeline = new Pipeline(
     { topic: config.kafkaTopic, owner: 'route-test', flushMs: 60_000, flushRecords: 1000, flushBytes: 1 << 20, maxInFlightRecords: 1000 },
     pool,
     [],
-    writer,
+    new WriterClient(writer),
     {
       seek: () => {},
       pause: () => {},

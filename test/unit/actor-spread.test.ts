@@ -6,7 +6,7 @@ import type pg from 'pg'
 import t from 'tap'
 import { Pipeline, type ConsumerControl } from '../../src/pipeline/coordinator.js'
 import { ActorTask } from '../../src/shared/protocol.js'
-import type { ActorThread } from '../../src/pipeline/serial-worker.js'
+import { ActorClient, WriterClient, type ActorWorker, type WriterWorker } from '../../src/pipeline/clients.js'
 
 class FakeThread extends EventEmitter {
   async run(task: { type: string }): Promise<unknown> {
@@ -24,12 +24,12 @@ const consumer: ConsumerControl = {
 }
 
 async function actorsAfter(actorCount: number, assignments: number[][]): Promise<Map<number, number>> {
-  const actors = Array.from({ length: actorCount }, () => new FakeThread() as unknown as ActorThread)
+  const actors = Array.from({ length: actorCount }, () => new ActorClient(new FakeThread() as unknown as ActorWorker))
   const p = new Pipeline(
     { topic: 't', owner: 'me', flushMs: 60_000, flushRecords: 1000, flushBytes: 1 << 20, maxInFlightRecords: 1000 },
     db,
     actors,
-    new FakeThread() as unknown as ActorThread,
+    new WriterClient(new FakeThread() as unknown as WriterWorker),
     consumer,
   )
   try {

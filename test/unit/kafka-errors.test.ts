@@ -1,8 +1,8 @@
-// Which consumer failures end the process (src/kafka/group-consumer.ts classifyKafkaError): only those that
+// Which consumer failures end the process (src/kafka/errors.ts classifyKafkaError): only those that
 // say our configuration is refused. The errors are kafkajs's own classes, built as kafkajs builds them.
 import t from 'tap'
 import kafkajs from 'kafkajs'
-import { classifyKafkaError, kafkajsWouldRestart } from '../../src/kafka/group-consumer.js'
+import { classifyKafkaError, kafkajsWouldRestart } from '../../src/kafka/errors.js'
 
 // kafkajs is CommonJS and its error classes are not named ESM exports; their typings also
 // leave out constructor arguments that the classes take.

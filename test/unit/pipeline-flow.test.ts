@@ -9,9 +9,9 @@ import type pg from 'pg'
 import { Pipeline, type ConsumerControl } from '../../src/pipeline/coordinator.js'
 import { BatchReader, type RawRecord } from '../../src/shared/batch-codec.js'
 import type { CommitTask, IdlePartition, PartitionFlush } from '../../src/shared/protocol.js'
-import type { ActorThread } from '../../src/pipeline/serial-worker.js'
+import { ActorClient, WriterClient, type ActorWorker, type WriterWorker } from '../../src/pipeline/clients.js'
 
-/** An actor that remembers what it was given and flushes it as one range; a writer that commits every flush. */
+/** An actor that remembers what it was given and flushes it as one range; a writer that commits every flush. Stands in for a SerialWorker under the typed clients. */
 class FakeThread extends EventEmitter {
   tasks: { type: string }[] = []
   /** As a writer: answer every commit with partition 0 failed (SQLSTATE 22003), as the real writer does after isolating it. */
@@ -140,8 +140,8 @@ function setup(opts: { maxInFlightRecords?: number; maxInFlightBytes?: number; l
       idleMs: opts.idleMs ?? 0,
     },
     pool,
-    [actor as unknown as ActorThread],
-    writer as unknown as ActorThread,
+    [new ActorClient(actor as unknown as ActorWorker)],
+    new WriterClient(writer as unknown as WriterWorker),
     consumer,
   )
   return { pipeline, calls, actor, writer }
@@ -247,7 +247,7 @@ t.test(
     const start = Date.now()
     pipeline.sawHighWatermark(0, '0') // nothing in the partition: committed 0 = high watermark 0
     t.equal(pipeline.partitions()[0]!.idle, false, 'not before the idle time')
-    const commitIdle = () => (pipeline as unknown as { commitIdle(): void }).commitIdle()
+    const commitIdle = () => (pipeline as unknown as { commits: { commitIdle(): void } }).commits.commitIdle()
     commitIdle()
     t.equal(writer.tasks.length, 0, 'no commit while nothing is idle')
 
@@ -283,7 +283,7 @@ t.test('IDLE_PARTITION_SECONDS=0: never idle', async (t) => {
   const clock = t.capture(Date, 'now', () => 1e13)
   pipeline.sawHighWatermark(0, '0')
   t.equal(pipeline.partitions()[0]!.idle, false)
-  ;(pipeline as unknown as { commitIdle(): void }).commitIdle()
+  ;(pipeline as unknown as { commits: { commitIdle(): void } }).commits.commitIdle()
   clock()
   t.equal(writer.tasks.length, 0, 'no commit for idleness')
 })
