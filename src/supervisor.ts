@@ -14,7 +14,8 @@ import { startRejectedRetention } from './postgres/rejected-retention.js'
 import { instrumentSupervisor } from './metrics/instrument.js'
 import { SerialWorker } from './pipeline/serial-worker.js'
 import { ActorClient, WriterClient } from './pipeline/clients.js'
-import type { ActorData, ActorMessage, ActorReplies, WriterData, WriterMessage, WriterReplies } from './shared/protocol.js'
+import type { ActorMessage, ActorReplies, WriterMessage, WriterReplies } from './shared/protocol.js'
+import type { ActorData, WriterData } from './shared/worker-data.js'
 import { hasSignalFault, warnIfAsked } from './shared/faults.js'
 
 // The stream processor's main thread: config, schema, threads, the Kafka consumer, HTTP,

@@ -1,13 +1,7 @@
 import { createHash } from 'node:crypto'
-import {
-  APPEND_TIME_STEP_MS,
-  RejectReason,
-  type PartitionFlush,
-  type RejectedRecord,
-  type WindowDelta,
-  type WindowRules,
-} from '../src/shared/protocol.js'
-export type { WindowRules } from '../src/shared/protocol.js'
+import { APPEND_TIME_STEP_MS, RejectReason, type PartitionFlush, type RejectedRecord, type WindowDelta } from '../src/shared/protocol.js'
+import type { WindowRules } from '../src/shared/worker-data.js'
+export type { WindowRules } from '../src/shared/worker-data.js'
 import type { RecordIn } from '../src/shared/batch-codec.js'
 import { UTC, type Zone } from '../src/shared/time-zone.js'
 import { isInvalid, parseValue } from './record.js'

@@ -1,13 +1,7 @@
 import { workerData } from 'node:worker_threads'
 import { BatchReader } from '../src/shared/batch-codec.js'
-import {
-  ActorTask,
-  type ActorData,
-  type ActorMessage,
-  type ActorReplies,
-  type PartitionFlush,
-  type WindowRules,
-} from '../src/shared/protocol.js'
+import { ActorTask, type ActorMessage, type ActorReplies, type PartitionFlush } from '../src/shared/protocol.js'
+import type { ActorData, WindowRules } from '../src/shared/worker-data.js'
 import { faultCounter } from '../src/shared/faults.js'
 import { PartitionState } from './partition-state.js'
 import { reportThreadStats } from '../src/shared/thread-stats.js'

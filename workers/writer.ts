@@ -11,10 +11,10 @@ import {
   type CommitResult,
   type CommitTask,
   type PartitionFlush,
-  type WriterData,
   type WriterMessage,
   type WriterReplies,
 } from '../src/shared/protocol.js'
+import type { WriterData } from '../src/shared/worker-data.js'
 import { retry } from '../src/shared/retry.js'
 import { countInThread, reportThreadStats } from '../src/shared/thread-stats.js'
 import { isolate } from './commit-isolation.js'

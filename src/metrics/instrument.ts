@@ -6,7 +6,7 @@ import { bindMetricSources, metrics } from './registry.js'
 import type { Pipeline } from '../pipeline/coordinator.js'
 import { APPEND_TIME_STEP_MS, THREAD_STATS_CHANNEL, ThreadCounter, type CommitResult, type ThreadStats } from '../shared/protocol.js'
 import { THREAD_STATS_INTERVAL_MS, threadSampler } from '../shared/thread-stats.js'
-import type { ActorThread } from '../pipeline/serial-worker.js'
+import type { WorkerThread } from '../pipeline/serial-worker.js'
 
 // Binds the metrics declared in src/metrics/registry.ts to a running supervisor. Counts come from what
 // already reaches the main thread (commit results, pipeline events, consumer events, thread
@@ -17,7 +17,7 @@ export interface SupervisorMetricsOptions {
   latenessMs: number
   pipeline: Pipeline
   /** The window actors and the writer. */
-  threads: ActorThread[]
+  threads: WorkerThread[]
   db: pg.Pool
   /** The GroupConsumer: 'join' on every group join, 'restart' when a dead consumer is replaced. */
   consumer: Pick<EventEmitter, 'on' | 'off'>

@@ -36,9 +36,6 @@ export interface WorkerThread {
   close(): Promise<void>
 }
 
-/** The former name of a thread handle, kept for modules that only read its name, restarts and mailbox depth. */
-export type ActorThread = WorkerThread
-
 interface Letter {
   task: unknown
   transferList: ArrayBuffer[] | undefined

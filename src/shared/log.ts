@@ -11,7 +11,7 @@ import { pino, type ChildLoggerOptions, type Logger } from 'pino'
 export type Level = 'debug' | 'info' | 'warn' | 'error'
 const LEVELS: readonly Level[] = ['debug', 'info', 'warn', 'error']
 
-/** What a worker thread's logger inherits from the main thread; ActorThread puts it in workerData.log. */
+/** What a worker thread's logger inherits from the main thread; SerialWorker puts it in workerData.log. */
 export interface ThreadLog {
   /** This thread's name in the `thread` field: `actor-0`, `writer`. */
   thread: string

@@ -264,7 +264,7 @@ export type ThreadCounter = (typeof ThreadCounter)[keyof typeof ThreadCounter]
  * incarnations apart by threadId and keeps its counters monotonic.
  */
 export interface ThreadStats {
-  /** 'main', 'actor-<index>' or 'writer', as ActorThread names them. */
+  /** 'main', 'actor-<index>' or 'writer', as SerialWorker names them. */
   thread: string
   threadId: number
   /** Event-loop active time since this thread started (ms, cumulative). */
@@ -277,37 +277,4 @@ export interface ThreadStats {
   heapTotalBytes: number
   /** Cumulative since this thread started. */
   counts: Partial<Record<ThreadCounter, number>>
-}
-
-// Each worker's workerData: what the supervisor passes a thread when it starts it.
-
-/** The event-time rules every actor applies (ms); from WINDOW_SECONDS, LATENESS_SECONDS, FUTURE_SECONDS. */
-export interface WindowRules {
-  windowMs: number
-  latenessMs: number
-  futureMs: number
-}
-
-/** workerData of a window actor (workers/window-actor.ts). */
-export interface ActorData extends WindowRules {
-  /** This actor's index; its fault role is `actor<index>`. */
-  index: number
-  faults: string
-  /** REJECTED_PAYLOAD_MAX_BYTES: bytes of a rejected value kept. */
-  rejectedPayloadMaxBytes: number
-  /** One Int32 shared with the supervisor: set once the injected fault has fired. */
-  faultFired: SharedArrayBuffer
-  /** TIMESTAMP_DEFAULT_ZONE, as validated at start (an IANA name or a fixed offset). */
-  timestampDefaultZone: string
-}
-
-/** workerData of the writer (workers/writer.ts). */
-export interface WriterData {
-  databaseUrl: string
-  windowMs: number
-  /** LATENESS_SECONDS in ms: a partition's watermark is its largest event time minus this. */
-  latenessMs: number
-  faults: string
-  /** One Int32 shared with the supervisor: set once the injected fault has fired. */
-  faultFired: SharedArrayBuffer
 }

@@ -12,7 +12,8 @@ import { Pipeline } from '../../src/pipeline/coordinator.js'
 import type { CommitResult, CommittedRow } from '../../src/shared/protocol.js'
 import { SerialWorker } from '../../src/pipeline/serial-worker.js'
 import { WriterClient } from '../../src/pipeline/clients.js'
-import type { ActorData, WriterMessage, WriterReplies } from '../../src/shared/protocol.js'
+import type { WriterMessage, WriterReplies } from '../../src/shared/protocol.js'
+import type { ActorData } from '../../src/shared/worker-data.js'
 import { databaseFor, uniqueName } from './harness.js'
 
 interface Teardown {
