@@ -9,7 +9,6 @@ import { GroupConsumer } from './kafka/group-consumer.js'
 import { CONSUMER_FETCH, createKafka, ensureTopic } from './kafka/client.js'
 import { configureLog, log, redactUrl } from './shared/log.js'
 import { Pipeline } from './pipeline/coordinator.js'
-import type { PartitionFailure } from './shared/protocol.js'
 import { startRejectedRetention } from './postgres/rejected-retention.js'
 import { instrumentSupervisor } from './metrics/instrument.js'
 import { SerialWorker } from './pipeline/serial-worker.js'
@@ -17,6 +16,7 @@ import { ActorClient, WriterClient } from './pipeline/clients.js'
 import type { ActorMessage, ActorReplies, WriterMessage, WriterReplies } from './shared/protocol.js'
 import type { ActorData, WriterData } from './shared/worker-data.js'
 import { hasSignalFault, warnIfAsked } from './shared/faults.js'
+import { decideHealth } from './health.js'
 
 // The stream processor's main thread: config, schema, threads, the Kafka consumer, HTTP,
 // and the shutdown sequence. CPU work (parsing, validation, windows, SQL) runs in the
@@ -182,8 +182,8 @@ async function main(config: SupervisorConfig): Promise<void> {
   }
   const offsetsPoll = setInterval(() => void pollOffsets(), HIGH_WATERMARK_POLL_MS)
 
-  // Set when Kafka refuses our configuration: the process stops.
-  let failed: string | null = null
+  // Set when Kafka refuses our configuration (its error message): the process stops.
+  let configFailure: string | null = null
   let postgresError: string | null = null
   let stopping = false
   // Test-only (TUMBLER_FAULTS contains "sigusr2", as bench/chaos.ts sets it): each SIGUSR2
@@ -199,7 +199,7 @@ async function main(config: SupervisorConfig): Promise<void> {
   // Flush before a rebalance takes partitions away; the new owner's claim waits for the commit.
   consumer.on('rebalancing', () => pipeline.flushAll())
   consumer.on('fatal', (err: Error) => {
-    failed = `kafka refuses our configuration: ${err.message}`
+    configFailure = err.message
     void shutdown('kafka configuration error', 1)
   })
 
@@ -215,14 +215,8 @@ async function main(config: SupervisorConfig): Promise<void> {
     db,
     pipeline,
     health: {
-      notReady: () =>
-        failed
-          ? { state: 'failed', reason: failed }
-          : stopping
-            ? { state: 'stopping', reason: 'shutting down' }
-            : postgresError
-              ? { state: 'postgres_unreachable', reason: `postgres unreachable: ${postgresError}` }
-              : (consumer.notReady() ?? partitionsFailed(pipeline.failures())),
+      now: () =>
+        decideHealth({ configFailure, stopping, postgresError, consumer: consumer.notReady(), failedPartitions: pipeline.failures() }),
       details: () => ({
         partitions: pipeline.partitions(),
         failed: pipeline.failures(),
@@ -274,16 +268,6 @@ async function main(config: SupervisorConfig): Promise<void> {
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
   process.on('SIGINT', () => void shutdown('SIGINT'))
-}
-
-/** Readiness for partitions whose commit Postgres refuses for good (null if none): state `failed`, the reason naming each. */
-function partitionsFailed(failed: PartitionFailure[]): { state: 'failed'; reason: string } | null {
-  if (failed.length === 0) return null
-  const each = failed.map((f) => `partition ${f.partition} at offset ${f.fromOffset}: SQLSTATE ${f.sqlstate} ${f.message}`)
-  return {
-    state: 'failed',
-    reason: `partitions failed: Postgres refuses their commit, they stopped until the supervisor restarts (${each.join('; ')})`,
-  }
 }
 
 runMain(

@@ -5,7 +5,7 @@ import net from 'node:net'
 import { performance } from 'node:perf_hooks'
 import t from 'tap'
 import WebSocket from 'ws'
-import type { ServerMessage } from '../src/http/ws.js'
+import type { ServerMessage } from '../src/http/ws-messages.js'
 import { waitFor } from './helpers/harness.js'
 import { buildApp, commitOf } from './helpers/http-app.js'
 

@@ -3,7 +3,7 @@
 import t from 'tap'
 import type { WebSocket } from 'ws'
 import { MAX_PAGE } from '../src/http/api.js'
-import { PUSH_INTERVAL_MS, type ServerMessage } from '../src/http/ws.js'
+import { PUSH_INTERVAL_MS, type ServerMessage } from '../src/http/ws-messages.js'
 import { buildApp, commitOf, seedSales, upgrade } from './helpers/http-app.js'
 import { waitFor } from './helpers/harness.js'
 import { parseMetrics, value } from './helpers/prom-text.js'
@@ -153,9 +153,9 @@ t.test('GET /api/summary: totals from Postgres, rejected counts, lag, pipeline s
   t.equal(s.consumerLag, '70', 'lag: 100 - 40 on partition 0, 60 - 50 on the never-claimed partition 1')
   t.equal(s.windowSeconds, W)
 
-  health.notReady = { state: 'postgres_unreachable', reason: 'postgres unreachable: connect ECONNREFUSED' }
+  health.value = { state: 'postgres_unreachable', reason: 'postgres unreachable: connect ECONNREFUSED' }
   t.equal((await app.inject({ url: '/api/summary', query: { windows: '3' } })).json().pipeline.state, 'postgres_unreachable')
-  health.notReady = { state: 'kafka_unreachable', reason: 'kafka unreachable: no heartbeat accepted for 12 s' }
+  health.value = { state: 'kafka_unreachable', reason: 'kafka unreachable: no heartbeat accepted for 12 s' }
   t.equal(
     (await app.inject({ url: '/api/summary', query: { windows: '3' } })).json().pipeline.state,
     'kafka_unreachable',
@@ -167,9 +167,9 @@ t.test('GET /api/summary: totals from Postgres, rejected counts, lag, pipeline s
     [503, 'kafka_unreachable', 'kafka unreachable: no heartbeat accepted for 12 s'],
     '/readyz: 503 with the state and the reason',
   )
-  health.notReady = { state: 'starting', reason: 'not yet in the consumer group' }
+  health.value = { state: 'starting', reason: 'not yet in the consumer group' }
   t.equal((await app.inject({ url: '/api/summary', query: { windows: '3' } })).json().pipeline.state, 'starting')
-  health.notReady = {
+  health.value = {
     state: 'failed',
     reason:
       'partitions failed: Postgres refuses their commit, they stopped until the supervisor restarts (partition 2 at offset 7: SQLSTATE 23514 …)',
@@ -179,7 +179,7 @@ t.test('GET /api/summary: totals from Postgres, rejected counts, lag, pipeline s
     'failed',
     'a failed partition shows as Failed',
   )
-  health.notReady = { state: 'stopping', reason: 'shutting down' }
+  health.value = { state: 'stopping', reason: 'shutting down' }
   t.equal(
     (await app.inject({ url: '/api/summary', query: { windows: '3' } })).json().pipeline.reason,
     'shutting down',
@@ -316,6 +316,7 @@ t.test('GET /ws: a snapshot first, then only the changed rows, coalesced', async
     snapshot.rows[0],
     {
       windowStart: minute(4),
+      windowEnd: minute(5),
       category: 'Books',
       totalSales: '55.04',
       transactionCount: '9',
@@ -324,6 +325,8 @@ t.test('GET /ws: a snapshot first, then only the changed rows, coalesced', async
     },
     'newest first, amounts as strings',
   )
+  const api = (await app.inject({ url: '/api/windows', query: { limit: '1' } })).json().rows[0]
+  t.same(snapshot.rows[0], api, 'the same row, field for field, as /api/windows has it')
   t.equal(snapshot.summary?.latestWindow?.totalSales, '10000000000000163.11', 'with the KPIs, summed by Postgres')
 
   // 50 commits in one tick touch two rows: one push, with each row's last totals.
@@ -348,6 +351,21 @@ t.test('GET /ws: a snapshot first, then only the changed rows, coalesced', async
     ],
     'only the changed rows, at their latest totals',
   )
+  t.same(
+    update.rows[1],
+    {
+      windowStart: minute(5),
+      windowEnd: minute(6),
+      category: 'Toys',
+      totalSales: '1.50',
+      transactionCount: '1',
+      updatedAt: update.rows[1]!.updatedAt,
+      closedAt: null,
+    },
+    'an update row has the fields of a snapshot row, open',
+  )
+  const updatedMs = Date.parse(update.rows[1]!.updatedAt)
+  t.ok(updatedMs >= update.committedAtMs && updatedMs <= update.lastCommittedAtMs, 'updated when its commit was made')
 
   // Commits spread over time: pushes stay at least PUSH_INTERVAL_MS apart.
   const before = feed.messages.length
@@ -387,7 +405,7 @@ t.test('GET /ws: an empty database gives an empty snapshot; a pause pushes the s
   t.same(snap.type === 'snapshot' && snap.rows, [], 'no rows')
   t.equal(snap.type === 'snapshot' && snap.summary?.latestWindow, null, 'no latest window')
   t.equal(snap.type === 'snapshot' && snap.summary?.pipeline.state, 'idle', 'ready but owning no partitions: idle')
-  health.notReady = { state: 'postgres_unreachable', reason: 'postgres unreachable: the test says so' }
+  health.value = { state: 'postgres_unreachable', reason: 'postgres unreachable: the test says so' }
   const n = feed.messages.length
   pipeline.emit('paused', 0, true)
   const stats = await waitFor(() => feed.messages.slice(n).find((m) => m.type === 'stats'), 'stats after a pause')

@@ -3,48 +3,21 @@
 // both charts, survive a supervisor restart on the same port, and keep receiving while
 // another viewer has stalled.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { createWriteStream, mkdirSync } from 'node:fs'
 import net from 'node:net'
-import os from 'node:os'
 import path from 'node:path'
-import { chromium, type BrowserContext, type Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import t, { type Test } from 'tap'
+import { launch } from './helpers/browser.js'
 import { ARTIFACTS, committedRecords, createTopic, databaseFor, query, startSupervisor, waitFor, topicRecords } from './helpers/harness.js'
 
 // page.evaluate() callbacks run in the browser; these names exist there, not in Node's types.
 declare const document: any
 declare const window: any
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const ROOT = path.resolve(import.meta.dirname, '..')
 const WINDOW_SECONDS = 2
 const W = WINDOW_SECONDS * 1000
-
-async function launch(t: Test): Promise<BrowserContext> {
-  const profile = mkdtempSync(path.join(os.tmpdir(), 'tumbler-chromium-'))
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    viewport: { width: 1280, height: 900 },
-    locale: 'en-US',
-    // Not UTC, and not a whole hour off it: times on the page must be converted.
-    timezoneId: 'Asia/Kolkata',
-  })
-  t.teardown(async () => {
-    await context.close()
-    rmSync(profile, { recursive: true, force: true })
-  })
-  return context
-}
 
 function startProducer(t: Test, topic: string): { proc: ChildProcess; stop(): Promise<number | null> } {
   const proc = spawn(process.execPath, ['dist/producer.js', '--rate', '2000', '--kafka-topic', topic], {

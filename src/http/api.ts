@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { HttpDeps } from './server.js'
+import type { HttpDeps } from './deps.js'
+import { SALES_COLUMNS, salesRow, salesRowSchema, type SalesDbRow } from './sales-row.js'
 import { DEFAULT_RANGE_WINDOWS } from './summary.js'
 
-// GET /api/windows and GET /api/summary. Amounts and counts leave Postgres as text
-// (numeric::text, bigint::text) and stay strings in the JSON: a client never sees a float.
+// GET /api/windows (category_sales rows as ./sales-row.ts maps them, keyset paging) and
+// GET /api/summary (./summary.ts).
 
 export const MAX_PAGE = 1000
 const DEFAULT_PAGE = 100
@@ -26,32 +27,6 @@ const summaryQuery = {
   properties: { windows: { type: 'integer', minimum: 1, maximum: MAX_PAGE, default: DEFAULT_RANGE_WINDOWS } },
   additionalProperties: false,
 } as const
-
-const rowSchema = {
-  type: 'object',
-  properties: {
-    windowStart: { type: 'string' },
-    windowEnd: { type: 'string' },
-    category: { type: 'string' },
-    totalSales: { type: 'string' },
-    transactionCount: { type: 'string' },
-    updatedAt: { type: 'string' },
-    closedAt: { type: ['string', 'null'] },
-  },
-  required: ['windowStart', 'windowEnd', 'category', 'totalSales', 'transactionCount', 'updatedAt', 'closedAt'],
-} as const
-
-export interface WindowRow {
-  windowStart: string
-  windowEnd: string
-  category: string
-  /** numeric(18,2) as Postgres prints it, e.g. "1234.50". */
-  totalSales: string
-  transactionCount: string
-  updatedAt: string
-  /** When the row became final (CONTRACT "Window semantics": it never changes after); null while its window is open. */
-  closedAt: string | null
-}
 
 interface WindowsQuery {
   from?: string
@@ -94,6 +69,7 @@ function decodeCursor(raw: string): Cursor | null {
   }
 }
 
+/** GET /api/windows and GET /api/summary; registered inside the rate-limited scope. */
 export async function apiPlugin(app: FastifyInstance, deps: HttpDeps): Promise<void> {
   app.get<{ Querystring: WindowsQuery }>(
     '/api/windows',
@@ -101,7 +77,7 @@ export async function apiPlugin(app: FastifyInstance, deps: HttpDeps): Promise<v
       schema: {
         querystring: windowsQuery,
         response: {
-          200: { type: 'object', properties: { rows: { type: 'array', items: rowSchema }, nextCursor: { type: ['string', 'null'] } } },
+          200: { type: 'object', properties: { rows: { type: 'array', items: salesRowSchema }, nextCursor: { type: ['string', 'null'] } } },
         },
       },
       preValidation: rejectUnknown(Object.keys(windowsQuery.properties)),
@@ -133,23 +109,13 @@ export async function apiPlugin(app: FastifyInstance, deps: HttpDeps): Promise<v
         where.push(
           `(window_start < ${param(cursor.windowStart)}::timestamptz OR (window_start = $${params.length}::timestamptz AND category > ${param(cursor.category)}))`,
         )
-      const sql = `SELECT window_start, window_end, category, total_sales::text AS total_sales, transaction_count::text AS transaction_count, updated_at, closed_at
+      const sql = `SELECT ${SALES_COLUMNS}
                      FROM category_sales ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
                     ORDER BY window_start DESC, category ASC
                     LIMIT ${param(q.limit + 1)}`
       let rows
       try {
-        rows = (
-          await deps.db.query<{
-            window_start: Date
-            window_end: Date
-            category: string
-            total_sales: string
-            transaction_count: string
-            updated_at: Date
-            closed_at: Date | null
-          }>(sql, params)
-        ).rows
+        rows = (await deps.db.query<SalesDbRow>(sql, params)).rows
       } catch (err) {
         return reply.code(503).send({
           statusCode: 503,
@@ -158,15 +124,7 @@ export async function apiPlugin(app: FastifyInstance, deps: HttpDeps): Promise<v
           message: `Postgres query failed: ${(err as Error).message}`,
         })
       }
-      const page = rows.slice(0, q.limit).map((r): WindowRow => ({
-        windowStart: r.window_start.toISOString(),
-        windowEnd: r.window_end.toISOString(),
-        category: r.category,
-        totalSales: r.total_sales,
-        transactionCount: r.transaction_count,
-        updatedAt: r.updated_at.toISOString(),
-        closedAt: r.closed_at?.toISOString() ?? null,
-      }))
+      const page = rows.slice(0, q.limit).map(salesRow)
       const last = page[page.length - 1]
       return { rows: page, nextCursor: rows.length > q.limit && last ? encodeCursor(last) : null }
     },

@@ -1,12 +1,15 @@
 import fp from 'fastify-plugin'
-import type { HttpDeps, NotReady } from './server.js'
+import type { Health, NotReadyState } from '../health.js'
+import { Cached, orNullAfter } from './cached.js'
+import type { HttpDeps, PartitionView } from './deps.js'
 
 // The KPIs that GET /api/summary returns and the WebSocket pushes: window totals from
 // Postgres (sums done by Postgres on numeric, sent as text), the rate and state from the
 // pipeline, lag from Kafka's high watermarks against tumbler_progress. One shared,
 // briefly cached computation, so many viewers cost Postgres one query a second.
 
-export type PipelineState = NotReady['state'] | 'consuming' | 'paused' | 'idle'
+/** What the page shows: not ready (why), or ready and consuming, paused for flow control, or owning no partitions. */
+export type PipelineState = NotReadyState | 'consuming' | 'paused' | 'idle'
 
 export interface Summary {
   generatedAt: string
@@ -46,35 +49,19 @@ const REJECTED_TTL_MS = 5_000
 const LAG_TTL_MS = 2_000
 const RATE_SAMPLE_MS = 1_000
 const RATE_SAMPLES = 6
+/** Longest the summary waits for Kafka's offsets (ms); after it the lag is reported unknown (null). */
+const LAG_WAIT_MS = 1000
 
-class Cached<T> {
-  private value: { at: number; v: T } | null = null
-  private inflight: Promise<T> | null = null
-  constructor(
-    private readonly ttlMs: number,
-    private readonly load: () => Promise<T>,
-  ) {}
-
-  get(): Promise<T> {
-    if (this.value && Date.now() - this.value.at < this.ttlMs) return Promise.resolve(this.value.v)
-    // One load at a time: concurrent callers share it.
-    this.inflight ??= this.load()
-      .then((v) => {
-        this.value = { at: Date.now(), v }
-        return v
-      })
-      .finally(() => (this.inflight = null))
-    return this.inflight
-  }
-}
-
-/** Maps the readiness verdict and partition flags to one word for the page. */
-export function pipelineState(deps: Pick<HttpDeps, 'health' | 'pipeline'>): Summary['pipeline'] {
-  const notReady = deps.health.notReady()
-  const parts = deps.pipeline.partitions()
+/**
+ * The page's one word for the pipeline, from the readiness value (never its wording) and the
+ * owned partitions: a not-ready state as it is; when ready, `paused` if any partition is
+ * paused for flow control, else `consuming`, or `idle` when it owns no partition. Pure.
+ */
+export function pipelineState(health: Health, parts: readonly PartitionView[]): Summary['pipeline'] {
   const pausedPartitions = parts.filter((p) => p.paused).map((p) => p.partition)
-  const state: PipelineState = notReady?.state ?? (pausedPartitions.length ? 'paused' : parts.length ? 'consuming' : 'idle')
-  return { state, reason: notReady?.reason ?? null, partitions: parts.length, pausedPartitions }
+  const state: PipelineState =
+    health.state !== 'ready' ? health.state : pausedPartitions.length ? 'paused' : parts.length ? 'consuming' : 'idle'
+  return { state, reason: health.reason, partitions: parts.length, pausedPartitions }
 }
 
 interface Totals {
@@ -84,6 +71,7 @@ interface Totals {
 
 type Finality = Pick<Summary, 'lowWatermark' | 'latestFinalWindow'>
 
+/** The summary's one shared computation (see the top of this file); close() stops its rate sampler. */
 export class SummaryService {
   /** Updated by the WebSocket hub. */
   readonly push = { clients: 0, drops: 0 }
@@ -135,7 +123,7 @@ export class SummaryService {
       orNullAfter(this.lag.get(), LAG_WAIT_MS).catch(() => null),
       this.finality.get().catch(failed),
     ])
-    const pipeline = pipelineState(this.deps)
+    const pipeline = pipelineState(this.deps.health.now(), this.deps.pipeline.partitions())
     // Our own failed query is evidence too, even before the supervisor's probe notices.
     if (!database.ok && pipeline.state !== 'stopping') pipeline.state = 'postgres_unreachable'
     return {
@@ -286,13 +274,3 @@ export const summaryPlugin = fp<HttpDeps>(
   },
   { name: 'tumbler-summary', fastify: '5.x' },
 )
-
-/** Longest the summary waits for Kafka's offsets (ms); after it the lag is reported unknown (null). */
-const LAG_WAIT_MS = 1000
-
-/** `p`'s value, or null if it has not settled within `ms` (p goes on; its result is dropped). */
-function orNullAfter<T>(p: Promise<T>, ms: number): Promise<T | null> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)))
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer))
-}

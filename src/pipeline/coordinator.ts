@@ -7,6 +7,7 @@ import { claim } from './claims.js'
 import { fetchStartOk, firstBatchOk, POSITION_WATCHDOG_MS, reassertPositions } from './fetch-position.js'
 import type { ActorClient, WriterClient } from './clients.js'
 import type { ConsumerControl } from './consumer-control.js'
+import type { PipelineEvents } from './events.js'
 import { GroupCommit } from './group-commit.js'
 import { PartitionTable, type Part, type PartitionView } from './partition-table.js'
 
@@ -42,11 +43,7 @@ export interface PipelineStats {
   claims: number
 }
 
-/** The Pipeline's events: 'commit' after every COMMIT the writer answered; 'paused' when flow control pauses or resumes a partition. */
-export type PipelineEvents = {
-  commit: [result: CommitResult]
-  paused: [partition: number, paused: boolean]
-}
+export type { PipelineEvents } from './events.js'
 
 export class Pipeline extends EventEmitter<PipelineEvents> {
   private readonly parts = new PartitionTable()

@@ -1,19 +1,18 @@
 // The supervisor's HTTP app built in-process for route tests: createHttp with a real,
-// migrated Postgres database and a real Pipeline that has no actors, so it never consumes;
-// the test emits its 'commit' and 'paused' events the way the writer's replies do.
+// migrated Postgres database and, for the pipeline, a TestPipeline: the routes' narrow view
+// of it (src/http/deps.ts PipelineView), no worker threads. The test emits its 'commit' and
+// 'paused' events the way the writer's replies make the real one do, and sets its partitions.
+import { EventEmitter } from 'node:events'
 import type { FastifyInstance } from 'fastify'
 import pg from 'pg'
 import WebSocket from 'ws'
 import { parseOptions } from '../../src/cli.js'
 import { supervisorOptions, type SupervisorConfig } from '../../src/config.js'
 import { ensureDatabase, migrate } from '../../src/postgres/schema.js'
-import { createHttp, type HttpDeps, type NotReady } from '../../src/http/server.js'
-import { Pipeline } from '../../src/pipeline/coordinator.js'
+import { READY, type Health } from '../../src/health.js'
+import type { HttpDeps, PartitionView, PipelineEvents, PipelineView } from '../../src/http/deps.js'
+import { createHttp } from '../../src/http/server.js'
 import type { CommitResult, CommittedRow } from '../../src/shared/protocol.js'
-import { SerialWorker } from '../../src/pipeline/serial-worker.js'
-import { WriterClient } from '../../src/pipeline/clients.js'
-import type { WriterMessage, WriterReplies } from '../../src/shared/protocol.js'
-import type { ActorData } from '../../src/shared/worker-data.js'
 import { databaseFor, uniqueName } from './harness.js'
 
 interface Teardown {
@@ -21,14 +20,24 @@ interface Teardown {
   comment(...args: unknown[]): void
 }
 
+/** The pipeline as the routes see it, driven by the test. */
+export class TestPipeline extends EventEmitter<PipelineEvents> implements PipelineView {
+  /** What partitions() answers. */
+  parts: PartitionView[] = []
+  readonly stats = { consumed: 0 }
+  partitions(): readonly PartitionView[] {
+    return this.parts
+  }
+}
+
 export interface TestApp {
   app: FastifyInstance
   pool: pg.Pool
-  pipeline: Pipeline
+  pipeline: TestPipeline
   config: SupervisorConfig
   url: string
-  /** What health.notReady() answers; null = ready. */
-  health: { notReady: NotReady | null }
+  /** What health.now() answers; READY at first. */
+  health: { value: Health }
 }
 
 export async function buildApp(
@@ -41,48 +50,18 @@ export async function buildApp(
   pool.on('error', () => {}) // the database is dropped under idle clients in teardown
   await migrate(pool)
   const config = parseOptions(supervisorOptions, [], { DATABASE_URL: db.url, KAFKA_TOPIC: uniqueName('t'), ...opts.env })!
-  // The Pipeline only subscribes to its writer's 'restart'; an idle actor thread stands in.
-  const workerData: ActorData = {
-    windowMs: config.windowSeconds * 1000,
-    latenessMs: 0,
-    futureMs: 0,
-    index: 0,
-    faults: '',
-    rejectedPayloadMaxBytes: config.rejectedPayloadMaxBytes,
-    faultFired: new SharedArrayBuffer(4),
-    timestampDefaultZone: 'UTC',
-  }
-  const writer = new SerialWorker<WriterMessage, WriterReplies>({
-    name: 'writer',
-    filename: new URL('../../dist/workers/window-actor.js', import.meta.url),
-    workerData,
-  })
-  const pipeline = new Pipeline(
-    { topic: config.kafkaTopic, owner: 'route-test', flushMs: 60_000, flushRecords: 1000, flushBytes: 1 << 20, maxInFlightRecords: 1000 },
-    pool,
-    [],
-    new WriterClient(writer),
-    {
-      seek: () => {},
-      pause: () => {},
-      resume: () => {},
-      commitOffsets: async () => {},
-      lowOffsets: async () => new Map(),
-    },
-  )
-  const health = { notReady: null as NotReady | null }
+  const pipeline = new TestPipeline()
+  const health: { value: Health } = { value: READY }
   const app = await createHttp({
     config,
     db: pool,
     pipeline,
-    health: { notReady: () => health.notReady, details: () => ({}) },
+    health: { now: () => health.value, details: () => ({}) },
     ...(opts.kafkaOffsets ? { kafkaOffsets: opts.kafkaOffsets } : {}),
   })
   await app.ready() // injectWS, unlike inject, does not wait for the plugins
   t.teardown(async () => {
     await app.close()
-    pipeline.close()
-    await writer.close()
     await pool.end()
   })
   return { app, pool, pipeline, config, url: db.url, health }
