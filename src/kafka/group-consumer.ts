@@ -3,6 +3,7 @@ import type { Consumer, ConsumerConfig, ConsumerCrashEvent, ConsumerGroupJoinEve
 import { backoffMs, type Backoff } from '../shared/retry.js'
 import { log } from '../shared/log.js'
 import type { ConsumerControl } from '../pipeline/consumer-control.js'
+import type { NotReady } from '../health.js'
 import { classifyKafkaError, kafkajsWouldRestart } from './errors.js'
 
 // The supervisor's Kafka consumer, kept alive across broker outages. kafkajs gives up on a
@@ -26,7 +27,7 @@ export const PROBE_INTERVAL_MS = 2_000
  * `kafka_unreachable`: the probe or the group's heartbeats fail; `failed`: the broker answers
  * but consumers keep failing (waiting for the next try); `starting`: joining the group.
  */
-export type KafkaNotReady = { state: 'starting' | 'kafka_unreachable' | 'failed'; reason: string } | null
+export type KafkaNotReady = (NotReady & { state: 'starting' | 'kafka_unreachable' | 'failed' }) | null
 
 export interface GroupConsumerOptions {
   topic: string
