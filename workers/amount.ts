@@ -1,7 +1,7 @@
 import { RejectReason } from '../src/shared/protocol.js'
 import { clip, type Invalid } from './invalid.js'
 
-// The `amount` field (CONTRACT "Input"): judged on the JSON number's text, never on the
+// The `amount` field (docs/contract.md "Input"): judged on the JSON number's text, never on the
 // double JSON.parse makes of it (0.3000000000000000001 and 0.3 are one double).
 
 /** Amounts must be below 1e9: at most 9 digits before the point. */

@@ -1,4 +1,4 @@
-// Window finality, as the writer decides it inside its transaction (CONTRACT "Window
+// Window finality, as the writer decides it inside its transaction (docs/contract.md "Window
 // semantics"): each partition's watermark, the topic's low watermark, and the advance of
 // idle partitions. Pure functions over tumbler_progress rows, so the rules are unit-tested
 // apart from Postgres.
@@ -25,7 +25,7 @@ export const isIdle = (p: PartitionProgress): boolean => p.idleFromOffset !== nu
 
 /**
  * The topic's low watermark (ms): the smallest watermark over its `partitionCount`
- * partitions; a window is final once its end is at or before it (CONTRACT "Window
+ * partitions; a window is final once its end is at or before it (docs/contract.md "Window
  * semantics"). Null while any partition has no row or no watermark yet, or while the number
  * of partitions is unknown (`partitionCount` < 1). Rows beyond `partitionCount` (partitions
  * added since it was learnt) count too.
@@ -45,7 +45,7 @@ export function lowWatermark(rows: PartitionProgress[], partitionCount: number, 
 }
 
 /**
- * The idle advance (CONTRACT "Window semantics"; issue 12): each partition of `idle` has its
+ * The idle advance (docs/contract.md "Window semantics"; issue 12): each partition of `idle` has its
  * watermark raised to the lowest watermark among the partitions whose watermark is above its
  * own, so that it never passes a partition still behind that value, and a topic that goes
  * quiet altogether ends with every partition at the highest watermark (its finished windows

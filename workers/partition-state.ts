@@ -17,7 +17,7 @@ export function windowStart(eventMs: number, windowMs: number): number {
 }
 
 /**
- * A partition's watermark (CONTRACT "Window semantics"): the largest event time seen in it
+ * A partition's watermark (docs/contract.md "Window semantics"): the largest event time seen in it
  * minus the lateness, or the value an idle advance raised it to, whichever is later; null
  * while it has neither.
  */

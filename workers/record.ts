@@ -37,7 +37,7 @@ export function parseValue(r: RecordIn, zone: Zone = UTC): Parsed {
   if (r.length === 0) return { reason: RejectReason.EMPTY, detail: 'record value is empty' }
   let text = r.text()
   if (text === null) return { reason: RejectReason.INVALID_UTF8, detail: 'record value is not valid UTF-8' }
-  // RFC 8259 §8.1 lets a parser ignore a leading byte order mark (CONTRACT "Input": it is skipped).
+  // RFC 8259 §8.1 lets a parser ignore a leading byte order mark (docs/contract.md "Input": it is skipped).
   if (text.charCodeAt(0) === BOM) text = text.slice(1)
   let doc: unknown
   try {

@@ -2,7 +2,7 @@ import { RejectReason } from '../src/shared/protocol.js'
 import { offsetMinutes, UTC, type Zone } from '../src/shared/time-zone.js'
 import { clip, typeOf, type Invalid } from './invalid.js'
 
-// The `timestamp` field (CONTRACT "Input"): the subset of Spark 3.5's string-to-timestamp
+// The `timestamp` field (docs/contract.md "Input"): the subset of Spark 3.5's string-to-timestamp
 // cast (SparkDateTimeUtils.stringToTimestamp, which the seed's JSON reader applied to a
 // TimestampType column) that the contract names, read with the same meaning:
 //

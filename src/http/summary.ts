@@ -17,7 +17,7 @@ export interface Summary {
   /** The window with the largest start in category_sales, all categories together (usually still open: provisional). */
   latestWindow: { start: string; end: string; totalSales: string; transactionCount: string; categories: number } | null
   /**
-   * The topic's low watermark (CONTRACT "Window semantics"): windows ending at or before it
+   * The topic's low watermark (docs/contract.md "Window semantics"): windows ending at or before it
    * are final. Null until every partition has a watermark.
    */
   lowWatermark: string | null

@@ -1,4 +1,4 @@
-// When a partition counts as idle (CONTRACT "Window semantics", IDLE_PARTITION_SECONDS): it
+// When a partition counts as idle (docs/contract.md "Window semantics", IDLE_PARTITION_SECONDS): it
 // had nothing to read — its committed position equal to its high watermark, and nothing
 // read and not yet committed — for the whole idle time. The main thread watches this for the
 // partitions it owns; the writer then raises an idle partition's watermark (workers/finality.ts).

@@ -2,7 +2,7 @@ import pg from 'pg'
 import { log } from '../shared/log.js'
 import { metrics } from '../metrics/registry.js'
 
-// Keeps rejected_events bounded (CONTRACT "Postgres", REJECTED_RETENTION_DAYS): the table is
+// Keeps rejected_events bounded (docs/contract.md "Postgres", REJECTED_RETENTION_DAYS): the table is
 // partitioned by UTC day of kafka_timestamp (sql/003_rejected_events_partitioned.sql), and a
 // pass, at start and every REJECTED_RETENTION_INTERVAL_SECONDS, creates the partitions of the
 // days that may receive rows and drops the days past the retention. One supervisor at a time

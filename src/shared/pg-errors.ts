@@ -6,7 +6,7 @@
  * 22 data_exception (numeric_value_out_of_range 22003, invalid_text_representation 22P02,
  * an exception a trigger raises with such a code…) and 23 integrity_constraint_violation
  * (check_violation 23514, not_null_violation 23502, unique_violation 23505…).
- * CONTRACT.md, Postgres: "A commit that Postgres refuses for a deterministic reason (data
+ * docs/contract.md, Postgres: "A commit that Postgres refuses for a deterministic reason (data
  * exception, constraint) is never retried in a loop".
  */
 export const DETERMINISTIC_SQLSTATE_CLASSES: readonly string[] = ['22', '23']

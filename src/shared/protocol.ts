@@ -105,7 +105,7 @@ export interface WindowDelta {
   count: number
 }
 
-/** A record stored in rejected_events instead of being counted (CONTRACT "Postgres"). */
+/** A record stored in rejected_events instead of being counted (docs/contract.md "Postgres"). */
 export interface RejectedRecord {
   offset: string
   reason: RejectReason
@@ -207,7 +207,7 @@ export interface CommittedRow {
 /**
  * A partition whose flushes Postgres refused for a reason retrying cannot fix (SQLSTATE class
  * 22 data exception or 23 integrity constraint violation, src/shared/pg-errors.ts): nothing of them
- * was committed, and the partition stops (CONTRACT.md, Postgres: "its partitions are marked
+ * was committed, and the partition stops (docs/contract.md, Postgres: "its partitions are marked
  * failed, visibly").
  */
 export interface PartitionFailure {

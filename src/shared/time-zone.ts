@@ -15,7 +15,7 @@ export interface Zone {
   instantOf(localMs: number): number
 }
 
-/** `Z`, `±HH`, `±HH:MM` or `±HHMM` (CONTRACT "Input": the zone forms of a `timestamp`). */
+/** `Z`, `±HH`, `±HH:MM` or `±HHMM` (docs/contract.md "Input": the zone forms of a `timestamp`). */
 export const OFFSET_FORM = /^(?:Z|([+-])(\d{2})(?::?(\d{2}))?)$/
 
 /** java.time's ZoneOffset range, which Spark inherits: an offset past ±18:00 is not a zone. */
