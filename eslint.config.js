@@ -47,7 +47,7 @@ export default tseslint.config(
     rules: { 'max-lines': ['error', { max: 300 }] },
   },
   // Tests read JSON bodies and log lines whose shape the assertions check.
-  { files: ['test/**/*.ts'], rules: { '@typescript-eslint/no-explicit-any': 'off' } },
+  { files: ['test/**/*.ts', 'test-support/**/*.ts'], rules: { '@typescript-eslint/no-explicit-any': 'off' } },
   { files: ['web/**/*.js'], languageOptions: { globals: { ...globals.browser } } },
   prettier,
 )

@@ -9,7 +9,11 @@ import os from 'node:os'
 import path from 'node:path'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import t, { type Test } from 'tap'
-import { ARTIFACTS, committedRecords, createTopic, databaseFor, query, startSupervisor, waitFor, topicRecords } from './helpers/harness.js'
+import { createTopic, topicRecords } from '../test-support/broker.js'
+import { ARTIFACTS } from '../test-support/paths.js'
+import { committedRecords, databaseFor, query } from '../test-support/postgres.js'
+import { startSupervisor } from '../test-support/supervisor-process.js'
+import { waitFor } from '../test-support/wait.js'
 
 // page.evaluate() callbacks run in the browser; these names exist there, not in Node's types.
 declare const document: any
@@ -216,7 +220,7 @@ t.test('the live page in Chromium: same totals as Postgres, both charts, survive
     'with the producer running, settled windows on the page equal Postgres to the cent',
   )
 
-  // Final and provisional (CONTRACT "Window semantics"): what Postgres closed shows as final;
+  // Final and provisional (docs/contract.md "Window semantics"): what Postgres closed shows as final;
   // the live window is provisional on the KPI card, in the table and as the chart's last point.
   const [committedLow] = await query<{ ms: string | null }>(
     db.url,

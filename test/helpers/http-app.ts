@@ -12,7 +12,8 @@ import { Pipeline } from '../../src/pipeline/coordinator.js'
 import type { CommitResult, CommittedRow } from '../../src/shared/protocol.js'
 import { ActorThread } from '../../src/pipeline/serial-worker.js'
 import type { ActorData } from '../../src/shared/protocol.js'
-import { databaseFor, uniqueName } from './harness.js'
+import { uniqueName } from '../../test-support/names.js'
+import { databaseFor } from '../../test-support/postgres.js'
 
 interface Teardown {
   teardown(fn: () => unknown): void
