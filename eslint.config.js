@@ -36,6 +36,11 @@ export default tseslint.config(
               message: 'src/shared/ imports nothing outside itself',
             },
             { target: './src', from: './workers', message: 'main-thread code talks to workers only through src/shared/protocol.ts' },
+            {
+              target: ['./src', './workers'],
+              from: ['./test', './test-support', './bench'],
+              message: 'the product never imports tests or benchmarks',
+            },
           ],
         },
       ],
@@ -47,7 +52,7 @@ export default tseslint.config(
     rules: { 'max-lines': ['error', { max: 300 }] },
   },
   // Tests read JSON bodies and log lines whose shape the assertions check.
-  { files: ['test/**/*.ts'], rules: { '@typescript-eslint/no-explicit-any': 'off' } },
+  { files: ['test/**/*.ts', 'test-support/**/*.ts'], rules: { '@typescript-eslint/no-explicit-any': 'off' } },
   { files: ['web/**/*.js'], languageOptions: { globals: { ...globals.browser } } },
   prettier,
 )

@@ -5,7 +5,11 @@
 // Prints each run and per variant the median events/s and peak RSS, as JSON on stdout.
 import { int, runMain, text, UsageError } from '../src/cli.js'
 import { consumeLoaded } from './catch-up.js'
-import { createTopic, deleteTopic, load, progress, ROOT, uniqueName, type Build } from './lib.js'
+import { createNamedTopic, deleteTopic } from '../test-support/broker.js'
+import { uniqueName } from '../test-support/names.js'
+import { ROOT } from '../test-support/paths.js'
+import type { Build } from '../test-support/supervisor-process.js'
+import { load, progress } from './lib.js'
 
 const options = {
   variants: {
@@ -47,7 +51,7 @@ runMain(
   async (o) => {
     const variants = parseVariants(o.variants)
     const topic = uniqueName('ab')
-    await createTopic(topic, o.partitions)
+    await createNamedTopic(topic, o.partitions)
     progress(`ab: loading ${o.events} events into ${topic}`)
     const truth = await load(topic, o.partitions, o.events)
     const runs: {

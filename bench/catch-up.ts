@@ -1,21 +1,11 @@
 // Scenario "catch-up": N events are in the topic before the supervisor starts; how fast
 // does category_sales reach the ground truth, and how much memory does it take?
-import {
-  countRebalances,
-  createTopic,
-  dropDatabase,
-  deleteTopic,
-  load,
-  PG_BASE,
-  progress,
-  startSupervisor,
-  THIS_BUILD,
-  uniqueName,
-  until,
-  withDb,
-  type Build,
-  type Truth,
-} from './lib.js'
+import { createNamedTopic, deleteTopic } from '../test-support/broker.js'
+import { uniqueName } from '../test-support/names.js'
+import { dropDatabase, PG_BASE, withDb } from '../test-support/postgres.js'
+import { THIS_BUILD, type Build } from '../test-support/supervisor-process.js'
+import { waitFor } from '../test-support/wait.js'
+import { countRebalances, load, progress, startSupervisor, type Truth } from './lib.js'
 
 export interface CatchUpResult {
   events: number
@@ -32,7 +22,7 @@ export interface CatchUpResult {
 
 export async function catchUp(events: number, partitions: number, keepTopic = false): Promise<CatchUpResult> {
   const topic = uniqueName('bench')
-  await createTopic(topic, partitions)
+  await createNamedTopic(topic, partitions)
   progress(`catch-up: loading ${events} events into ${partitions} partitions`)
   const truth = await load(topic, partitions, events)
   try {
@@ -70,14 +60,14 @@ export async function consumeLoaded(
             )
           ).rows[0]!,
       )
-    const firstClaim = await until(
+    const firstClaim = await waitFor(
       async () => withDb(url, async (c) => ((await c.query('SELECT 1 FROM tumbler_progress LIMIT 1')).rowCount ? Date.now() : null)),
       'first claim',
       120_000,
       10,
     )
     let lastReport = Date.now()
-    const done = await until(
+    const done = await waitFor(
       async () => {
         const s = await sum()
         if (Date.now() - lastReport > 2000) {

@@ -4,7 +4,9 @@
 import { spawnSync } from 'node:child_process'
 import path from 'node:path'
 import { CONSUMER_FETCH } from '../src/kafka/client.js'
-import { kafka, ROOT, uniqueName } from './lib.js'
+import { kafka } from '../test-support/broker.js'
+import { uniqueName } from '../test-support/names.js'
+import { ROOT } from '../test-support/paths.js'
 
 export async function kafkajsCeiling(topic: string, events: number): Promise<{ events: number; seconds: number; eventsPerSecond: number }> {
   // The pipeline's fetch settings: with them kafkajs alone reads faster here than with 32 MiB fetches (bench/README.md).

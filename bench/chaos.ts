@@ -5,14 +5,20 @@
 // Postgres must hold exactly what was sent: every (window, category) to the cent, every
 // malformed record once in rejected_events. Prints one JSON object on stdout and a human
 // line on stderr; exits 1 on any mismatch.
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { int, runMain, type Values } from '../src/cli.js'
-import { createTopic, deleteTopic, dropDatabase, kafka, PG_BASE, progress, ROOT, uniqueName, until, withDb } from './lib.js'
-import { checkPostgres, TruthLoad } from './truth-load.js'
-import { rng } from './rng.js' // the fault schedule is reproducible from the printed seed (timing is not)
+import { createNamedTopic, deleteTopic, kafka } from '../test-support/broker.js'
+import { uniqueName } from '../test-support/names.js'
+import { ROOT } from '../test-support/paths.js'
+import { dropDatabase, PG_BASE, withDb } from '../test-support/postgres.js'
+import { rng } from '../test-support/rng.js' // the fault schedule is reproducible from the printed seed (timing is not)
+import { spawnSupervisor } from '../test-support/supervisor-process.js'
+import { checkPostgres, TruthLoad } from '../test-support/truth-load.js'
+import { waitFor } from '../test-support/wait.js'
+import { progress } from './lib.js'
 
 const options = {
   minutes: {
@@ -96,11 +102,7 @@ class Slot {
   }
 
   start(): void {
-    const proc = spawn(process.execPath, [path.join(ROOT, 'dist/supervisor.js')], {
-      cwd: ROOT,
-      env: { ...process.env, ...this.env },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    })
+    const { proc } = spawnSupervisor(this.env)
     this.proc = proc
     this.listening = false
     this.killedByUs = false
@@ -143,7 +145,7 @@ export async function chaos(o: Values<typeof options>): Promise<ChaosResult> {
   const topic = uniqueName('chaos')
   const dbName = uniqueName('tumbler_chaos')
   const url = `${PG_BASE}/${dbName}`
-  await createTopic(topic, o.partitions)
+  await createNamedTopic(topic, o.partitions)
   mkdirSync(o.logDir, { recursive: true })
   const counters = { threadKills: 0, threadRestarts: 0, unexpected: [] as { slot: number; code: number | null }[] }
   const env = {
@@ -220,7 +222,7 @@ export async function chaos(o: Values<typeof options>): Promise<ChaosResult> {
     const truth = await load.stop()
     progress(`chaos: faults stopped; producer sent ${truth.sent} (${truth.bad} malformed); waiting for the group to catch up`)
     const caughtUpFrom = Date.now()
-    await until(async () => (await committed()) >= truth.sent, `all ${truth.sent} records committed`, 10 * 60_000, 250)
+    await waitFor(async () => (await committed()) >= truth.sent, `all ${truth.sent} records committed`, 10 * 60_000, 250)
     const catchUpSeconds = (Date.now() - caughtUpFrom) / 1000
     const check = await checkPostgres(url, topic, truth)
     const finalExitCodes = await Promise.all(slots.map((s) => s.stop()))

@@ -13,7 +13,12 @@
 import { appendFileSync, mkdirSync } from 'node:fs'
 import path from 'node:path'
 import { int, runMain, text } from '../src/cli.js'
-import { createTopic, deleteTopic, dropDatabase, load, PG_BASE, progress, ROOT, startSupervisor, uniqueName, until, withDb } from './lib.js'
+import { createNamedTopic, deleteTopic } from '../test-support/broker.js'
+import { uniqueName } from '../test-support/names.js'
+import { ROOT } from '../test-support/paths.js'
+import { dropDatabase, PG_BASE, withDb } from '../test-support/postgres.js'
+import { waitFor } from '../test-support/wait.js'
+import { load, progress, startSupervisor } from './lib.js'
 
 const options = {
   events: {
@@ -83,7 +88,7 @@ async function oneRun(runNo: number, topic: string, events: number, o: { actors:
   let polling = true
   const parse = (ls: string[]): LogLine[] => ls.flatMap((l) => (l.startsWith('{') ? [JSON.parse(l) as LogLine] : []))
   try {
-    await until(
+    await waitFor(
       async () =>
         sup.logs.some((l) => l.includes('"msg":"http listening"')) &&
         withDb(url, async (c) => (await c.query('SELECT 1 FROM tumbler_progress LIMIT 1')).rowCount),
@@ -115,12 +120,12 @@ async function oneRun(runNo: number, topic: string, events: number, o: { actors:
     const sent: { atMs: number; atRecords: number; logIndex: number }[] = []
     for (let k = 1; k <= o.crashes; k++) {
       const target = Math.floor((events * k) / (o.crashes + 1))
-      await until(async () => counted >= target, `${target} records counted`, 120_000, 10)
+      await waitFor(async () => counted >= target, `${target} records counted`, 120_000, 10)
       // The previous crash's thread must have lived 1 s, or crash() refuses (src/threads.ts).
       const logIndex = sup.logs.length
       sup.proc.kill('SIGUSR2')
       sent.push({ atMs: Date.now(), atRecords: counted, logIndex })
-      const ok = await until(
+      const ok = await waitFor(
         async () => sup.logs.slice(logIndex).find((l) => l.includes('SIGUSR2: terminating')) ?? null,
         'SIGUSR2 log line',
         10_000,
@@ -129,7 +134,7 @@ async function oneRun(runNo: number, topic: string, events: number, o: { actors:
       progress(`crash-pause: run ${runNo} crash ${k} at ${counted}/${events}: ${ok.slice(0, 200)}`)
       await new Promise((r) => setTimeout(r, 1500))
     }
-    await until(async () => counted >= events, 'catch-up', 300_000, 50)
+    await waitFor(async () => counted >= events, 'catch-up', 300_000, 50)
     polling = false
     await poller
     const all = parse(sup.logs)
@@ -216,7 +221,7 @@ runMain(
   options,
   async (o) => {
     const topic = uniqueName('crash')
-    await createTopic(topic, o.partitions)
+    await createNamedTopic(topic, o.partitions)
     progress(`crash-pause: loading ${o.events} events into ${topic}`)
     await load(topic, o.partitions, o.events)
     const crashes: CrashPause[] = []

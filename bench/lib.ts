@@ -1,22 +1,12 @@
-// Shared pieces of the benchmark scenarios: a deterministic load with its ground truth,
-// a supervisor child process with its peak RSS, and Postgres polling.
-import { spawn, type ChildProcess } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
-import { readFileSync } from 'node:fs'
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { Kafka, logLevel, Partitioners } from 'kafkajs'
-import pg from 'pg'
+// Pieces the benchmark scenarios share beyond test-support/: a deterministic load with its
+// ground truth, a supervisor child process with its peak RSS and its log in memory, figures.
+import type { ChildProcess } from 'node:child_process'
+import { Partitioners } from 'kafkajs'
 import { seedTimestamp } from '../src/producer/transactions.js'
+import { kafka } from '../test-support/broker.js'
+import { memoryMb } from '../test-support/proc-status.js'
+import { spawnSupervisor, THIS_BUILD, type Build } from '../test-support/supervisor-process.js'
 
-pg.types.setTypeParser(pg.types.builtins.INT8, (v) => v)
-
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
-export const BROKERS = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',')
-export const PG_BASE = process.env.BENCH_PG_BASE ?? 'postgresql://postgres@127.0.0.1:5432'
-export const kafka = new Kafka({ clientId: 'tumbler-bench', brokers: BROKERS, logLevel: logLevel.NOTHING })
-
-export const uniqueName = (prefix: string) => `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`
 export const progress = (line: string) => process.stderr.write(`bench: ${line}\n`)
 
 const CATEGORIES = ['Electronics', 'Fashion', 'Beauty', 'Home', 'Sports', 'Grocery']
@@ -24,20 +14,6 @@ const CATEGORIES = ['Electronics', 'Fashion', 'Beauty', 'Home', 'Sports', 'Groce
 export interface Truth {
   count: number
   cents: bigint
-}
-
-export async function createTopic(topic: string, partitions: number, configEntries: { name: string; value: string }[] = []): Promise<void> {
-  const admin = kafka.admin()
-  await admin.connect()
-  await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1, configEntries }], waitForLeaders: true })
-  await admin.disconnect()
-}
-
-export async function deleteTopic(topic: string): Promise<void> {
-  const admin = kafka.admin()
-  await admin.connect()
-  await admin.deleteTopics({ topics: [topic] }).catch(() => {})
-  await admin.disconnect()
 }
 
 /** Seed-model records whose event time walks forward; returns what was produced. */
@@ -82,42 +58,23 @@ export interface SupervisorRun {
   stop(): Promise<number | null>
 }
 
-/** Which supervisor to run: a Node.js binary and a built checkout (default: this process's Node and this checkout). */
-export interface Build {
-  node: string
-  root: string
-  /** A command the supervisor runs under, e.g. ['taskset', '-c', '0'] (it must exec node, so the pid stays the supervisor's). */
-  wrap?: string[]
-}
-export const THIS_BUILD: Build = { node: process.execPath, root: ROOT }
-
+/**
+ * Starts the supervisor of `build` (HTTP_PORT=0, LOG_LEVEL=info, then `env`), sampling its peak
+ * RSS every 250 ms and keeping its log lines in memory. BENCH_NODE_ARGS: extra node flags, e.g.
+ * "--cpu-prof --cpu-prof-dir=prof" to profile a scenario.
+ */
 export function startSupervisor(env: Record<string, string>, build: Build = THIS_BUILD): SupervisorRun {
-  // BENCH_NODE_ARGS: extra node flags for the supervisor, e.g. "--cpu-prof --cpu-prof-dir=prof" to profile a scenario.
   const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)
-  const argv = [...(build.wrap ?? []), build.node, ...nodeArgs, path.join(build.root, 'dist/supervisor.js')]
-  const proc = spawn(argv[0]!, argv.slice(1), {
-    cwd: build.root,
-    env: { ...process.env, HTTP_PORT: '0', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  })
+  const { proc, exited } = spawnSupervisor(env, { build, nodeArgs })
   const logs: string[] = []
   let peak = 0
   const readPeak = () => {
-    try {
-      const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'))
-      if (m) peak = Math.max(peak, Number(m[1]) / 1024)
-    } catch {
-      // the process is gone; keep the last reading
-    }
+    const hwm = memoryMb(proc.pid!)?.hwm // null once the process is gone: the last reading stays
+    if (hwm !== undefined && !Number.isNaN(hwm)) peak = Math.max(peak, hwm)
   }
   const sampler = setInterval(readPeak, 250)
   proc.stderr!.setEncoding('utf8').on('data', (d: string) => logs.push(...d.split('\n').filter(Boolean)))
-  const exited = new Promise<number | null>((resolve) =>
-    proc.on('exit', (code) => {
-      clearInterval(sampler)
-      resolve(code)
-    }),
-  )
+  void exited.then(() => clearInterval(sampler))
   return {
     proc,
     exited,
@@ -131,36 +88,6 @@ export function startSupervisor(env: Record<string, string>, build: Build = THIS
       proc.kill('SIGTERM')
       return exited
     },
-  }
-}
-
-export async function withDb<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: url })
-  await c.connect()
-  try {
-    return await fn(c)
-  } finally {
-    await c.end()
-  }
-}
-
-export async function dropDatabase(name: string): Promise<void> {
-  await withDb(`${PG_BASE}/postgres`, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))
-}
-
-/** Polls until cond() holds, every `everyMs`; throws after timeoutMs. */
-export async function until<T>(
-  cond: () => Promise<T | null | undefined | false>,
-  what: string,
-  timeoutMs: number,
-  everyMs = 50,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await cond().catch(() => null)
-    if (v) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, everyMs))
   }
 }
 

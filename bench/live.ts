@@ -6,21 +6,12 @@
 // transaction's time), which includes LATENESS_SECONDS; and the writer's mean commit time, from
 // the supervisor's own tumbler_flush_duration_seconds.
 import { Partitioners } from 'kafkajs'
-import {
-  countRebalances,
-  createTopic,
-  deleteTopic,
-  dropDatabase,
-  kafka,
-  PG_BASE,
-  percentile,
-  progress,
-  startSupervisor,
-  uniqueName,
-  until,
-  withDb,
-} from './lib.js'
 import { seedTimestamp } from '../src/producer/transactions.js'
+import { createNamedTopic, deleteTopic, kafka } from '../test-support/broker.js'
+import { uniqueName } from '../test-support/names.js'
+import { dropDatabase, PG_BASE, withDb } from '../test-support/postgres.js'
+import { waitFor } from '../test-support/wait.js'
+import { countRebalances, percentile, progress, startSupervisor } from './lib.js'
 
 export interface LiveResult {
   rate: number
@@ -50,12 +41,12 @@ export async function live(rate: number, seconds: number, partitions: number, en
   const topic = uniqueName('bench_live')
   const db = uniqueName('tumbler_bench')
   const url = `${PG_BASE}/${db}`
-  await createTopic(topic, partitions, [{ name: 'message.timestamp.type', value: 'LogAppendTime' }])
+  await createNamedTopic(topic, partitions, [{ name: 'message.timestamp.type', value: 'LogAppendTime' }])
   const sup = startSupervisor({ KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: url, ...env })
   const latenessMs = Number(env.LATENESS_SECONDS ?? 60) * 1000
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, idempotent: true, maxInFlightRequests: 1 })
   try {
-    await until(
+    await waitFor(
       async () =>
         withDb(url, async (c) => (await c.query('SELECT 1 FROM tumbler_progress WHERE topic = $1', [topic])).rowCount === partitions),
       'supervisor owns all partitions',
@@ -123,7 +114,7 @@ export async function live(rate: number, seconds: number, partitions: number, en
     }
     const elapsed = (Date.now() - started) / 1000
     polling = false
-    await until(async () => (waiting.every((w) => w.length === 0) ? true : null), 'every record committed', 120_000, 50)
+    await waitFor(async () => (waiting.every((w) => w.length === 0) ? true : null), 'every record committed', 120_000, 50)
     await poller
     const total = await withDb(
       url,

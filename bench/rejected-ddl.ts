@@ -9,7 +9,9 @@ import { parseArgs } from 'node:util'
 import pg from 'pg'
 import { ensureDatabase, migrate } from '../src/postgres/schema.js'
 import { runRetentionPass } from '../src/postgres/rejected-retention.js'
-import { dropDatabase, PG_BASE, percentile, uniqueName } from './lib.js'
+import { uniqueName } from '../test-support/names.js'
+import { dropDatabase, PG_BASE } from '../test-support/postgres.js'
+import { percentile } from './lib.js'
 
 const DAY_MS = 86_400_000
 const WRITERS = 4

@@ -7,7 +7,9 @@ import path from 'node:path'
 import { int, runMain, text } from '../src/cli.js'
 import { catchUp } from './catch-up.js'
 import { brokerCeiling, kafkajsCeiling } from './ceilings.js'
-import { deleteTopic, progress, ROOT } from './lib.js'
+import { deleteTopic } from '../test-support/broker.js'
+import { ROOT } from '../test-support/paths.js'
+import { progress } from './lib.js'
 import { live } from './live.js'
 
 const options = {

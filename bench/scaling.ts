@@ -15,7 +15,11 @@ import path from 'node:path'
 import { bool, int, list, runMain, text } from '../src/cli.js'
 import { consumeLoaded } from './catch-up.js'
 import { kafkajsCeiling } from './ceilings.js'
-import { createTopic, deleteTopic, load, progress, ROOT, THIS_BUILD, uniqueName } from './lib.js'
+import { createNamedTopic, deleteTopic } from '../test-support/broker.js'
+import { uniqueName } from '../test-support/names.js'
+import { ROOT } from '../test-support/paths.js'
+import { THIS_BUILD } from '../test-support/supervisor-process.js'
+import { load, progress } from './lib.js'
 import { byRole, findChild, ThreadCpuSampler, type ThreadCpu, type ThreadRole } from './thread-cpu.js'
 
 const counts = (raw: string) => list(raw).map((s) => int(1, 256)(s))
@@ -184,7 +188,7 @@ runMain(
       process.exit(0) // kafkajs may leave timers behind
     }
     const topic = uniqueName('scaling')
-    await createTopic(topic, o.partitions)
+    await createNamedTopic(topic, o.partitions)
     progress(`scaling: loading ${o.events} events into ${topic} (${o.partitions} partitions)`)
     const truth = await load(topic, o.partitions, o.events)
     const configs = o.cores.flatMap((cores) => o.actors.map((actors) => ({ cores, actors })))

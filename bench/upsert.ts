@@ -6,7 +6,8 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
-import { dropDatabase, PG_BASE, uniqueName, withDb } from './lib.js'
+import { uniqueName } from '../test-support/names.js'
+import { dropDatabase, PG_BASE, withDb } from '../test-support/postgres.js'
 
 const SCHEMA = `CREATE TABLE category_sales (window_start timestamptz NOT NULL, window_end timestamptz NOT NULL, category varchar(50) NOT NULL,
   total_sales numeric(18,2) NOT NULL, transaction_count bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (window_start, category));

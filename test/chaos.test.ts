@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process'
 import path from 'node:path'
 import t from 'tap'
 import type { ChaosResult } from '../bench/chaos.js'
-import { ARTIFACTS } from './helpers/harness.js'
+import { ARTIFACTS } from '../test-support/paths.js'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 

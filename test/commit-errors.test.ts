@@ -7,22 +7,16 @@ import path from 'node:path'
 import pg from 'pg'
 import t from 'tap'
 import { migrate } from '../src/postgres/schema.js'
-import { makeDataset } from './helpers/dataset.js'
-import { progressRows } from './helpers/group.js'
-import {
-  ARTIFACTS,
-  createTopic,
-  databaseFor,
-  PG_ADMIN_URL,
-  produce,
-  query,
-  startSupervisor,
-  waitFor,
-  type Produced,
-} from './helpers/harness.js'
-import { oracleTruth } from './helpers/oracle.js'
-import { parseMetrics, scrape, value } from './helpers/prom-text.js'
-import { assertMatchesTruth, waitCaughtUp } from './helpers/verify.js'
+import { makeDataset } from '../test-support/dataset.js'
+import { progressRows } from '../test-support/group.js'
+import { createTopic, produce, type Produced } from '../test-support/broker.js'
+import { ARTIFACTS } from '../test-support/paths.js'
+import { databaseFor, PG_ADMIN_URL, query } from '../test-support/postgres.js'
+import { startSupervisor } from '../test-support/supervisor-process.js'
+import { waitFor } from '../test-support/wait.js'
+import { oracleTruth } from '../test-support/oracle.js'
+import { parseMetrics, scrape, value } from '../test-support/prom-text.js'
+import { assertMatchesTruth, waitCaughtUp } from '../test-support/verify.js'
 
 const RULES = { windowMs: 60_000, latenessMs: 60_000, futureMs: 300_000 }
 

@@ -1,10 +1,13 @@
 // kill -9 at random moments, and crashes of single threads: nothing lost, nothing doubled.
 import t from 'tap'
-import { rng } from '../bench/rng.js'
-import { LATENESS_MS, makeDataset } from './helpers/dataset.js'
-import { assertQuietTopicFinal, closedRowChanges, finalityState, watchClosedRows } from './helpers/finality.js'
-import { committedRecords, createTopic, databaseFor, produce, startSupervisor, waitFor } from './helpers/harness.js'
-import { assertMatchesTruth, waitCaughtUp } from './helpers/verify.js'
+import { rng } from '../test-support/rng.js'
+import { LATENESS_MS, makeDataset } from '../test-support/dataset.js'
+import { assertQuietTopicFinal, closedRowChanges, finalityState, watchClosedRows } from '../test-support/finality.js'
+import { createTopic, produce } from '../test-support/broker.js'
+import { committedRecords, databaseFor } from '../test-support/postgres.js'
+import { startSupervisor } from '../test-support/supervisor-process.js'
+import { waitFor } from '../test-support/wait.js'
+import { assertMatchesTruth, waitCaughtUp } from '../test-support/verify.js'
 
 t.test('kill -9 the supervisor 3 times mid-stream, restart: totals exact, final rows never change', async (t) => {
   const partitions = 4

@@ -1,9 +1,11 @@
 // The whole pipeline against the real broker and Postgres: a seeded stream with late,
 // future and malformed records, compared with an independent ground truth to the cent.
 import t from 'tap'
-import { MALFORMED, makeDataset } from './helpers/dataset.js'
-import { createTopic, databaseFor, produce, query, startSupervisor } from './helpers/harness.js'
-import { assertMatchesTruth, waitCaughtUp } from './helpers/verify.js'
+import { MALFORMED, makeDataset } from '../test-support/dataset.js'
+import { createTopic, produce } from '../test-support/broker.js'
+import { databaseFor, query } from '../test-support/postgres.js'
+import { startSupervisor } from '../test-support/supervisor-process.js'
+import { assertMatchesTruth, waitCaughtUp } from '../test-support/verify.js'
 
 t.test('200k events over 4 partitions: category_sales and rejected_events equal the ground truth', async (t) => {
   const partitions = 4
@@ -37,7 +39,7 @@ t.test('200k events over 4 partitions: category_sales and rejected_events equal 
   t.equal(payload[0]?.hex, '7bc3287d', 'the raw bytes of a rejected record are kept')
 
   const groupOffsets = await (async () => {
-    const { kafka } = await import('./helpers/harness.js')
+    const { kafka } = await import('../test-support/broker.js')
     const admin = kafka.admin()
     await admin.connect()
     try {

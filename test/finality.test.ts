@@ -1,14 +1,17 @@
-// Window finality end to end (CONTRACT "Window semantics"; issue 12) on the real broker and
+// Window finality end to end (docs/contract.md "Window semantics"; issue 12) on the real broker and
 // Postgres: a partition with nothing to read stops holding windows open after
 // IDLE_PARTITION_SECONDS, its later records for final windows are late, closed rows never
 // change, and each closing transaction sends one NOTIFY.
 import pg from 'pg'
 import t from 'tap'
-import { LATENESS_MS, makeDataset, WINDOW_MS } from './helpers/dataset.js'
-import { assertQuietTopicFinal, closedRowChanges, finalityState, watchClosedRows } from './helpers/finality.js'
-import { producePaced } from './helpers/group.js'
-import { createTopic, databaseFor, produce, query, startSupervisor, waitFor } from './helpers/harness.js'
-import { assertMatchesTruth, waitCaughtUp } from './helpers/verify.js'
+import { LATENESS_MS, makeDataset, WINDOW_MS } from '../test-support/dataset.js'
+import { assertQuietTopicFinal, closedRowChanges, finalityState, watchClosedRows } from '../test-support/finality.js'
+import { producePaced } from '../test-support/group.js'
+import { createTopic, produce } from '../test-support/broker.js'
+import { databaseFor, query } from '../test-support/postgres.js'
+import { startSupervisor } from '../test-support/supervisor-process.js'
+import { waitFor } from '../test-support/wait.js'
+import { assertMatchesTruth, waitCaughtUp } from '../test-support/verify.js'
 
 const IDLE_SECONDS = 2
 

@@ -5,24 +5,17 @@
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import t, { type Test } from 'tap'
-import { rng } from '../bench/rng.js'
-import { hostileCorpus, KAFKA_TS, T0, WINDOW_MS } from './helpers/hostile-corpus.js'
+import { rng } from '../test-support/rng.js'
+import { hostileCorpus, KAFKA_TS, T0, WINDOW_MS } from '../test-support/hostile-corpus.js'
 import { supervisorOptions } from '../src/config.js'
 import { seedTimestamp } from '../src/producer/transactions.js'
-import {
-  committedRecords,
-  createTopic,
-  databaseFor,
-  produce,
-  query,
-  startSupervisor,
-  waitFor,
-  type Produced,
-  type Supervisor,
-} from './helpers/harness.js'
-import { oracleTruth, type OracleRules } from './helpers/oracle.js'
-import { waitCaughtUp } from './helpers/verify.js'
-import { amountTable, timestampTable } from './helpers/docs-tables.js'
+import { createTopic, produce, type Produced } from '../test-support/broker.js'
+import { committedRecords, databaseFor, query } from '../test-support/postgres.js'
+import { startSupervisor, type Supervisor } from '../test-support/supervisor-process.js'
+import { waitFor } from '../test-support/wait.js'
+import { oracleTruth, type OracleRules } from '../test-support/oracle.js'
+import { waitCaughtUp } from '../test-support/verify.js'
+import { amountTable, timestampTable } from '../test-support/docs-tables.js'
 
 /** REJECTED_PAYLOAD_MAX_BYTES, as the supervisors here run (the default). */
 const PAYLOAD_MAX_BYTES = supervisorOptions.rejectedPayloadMaxBytes.default

@@ -1,7 +1,7 @@
 // UI_TOKEN guards the page, the API and the WebSocket (health and metrics stay open);
 // the API is rate-limited per client.
 import t from 'tap'
-import { waitFor } from './helpers/harness.js'
+import { waitFor } from '../test-support/wait.js'
 import { buildApp, upgrade } from './helpers/http-app.js'
 
 const TOKEN = 'correct-horse-battery-staple'

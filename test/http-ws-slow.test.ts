@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks'
 import t from 'tap'
 import WebSocket from 'ws'
 import type { ServerMessage } from '../src/http/ws-messages.js'
-import { waitFor } from './helpers/harness.js'
+import { waitFor } from '../test-support/wait.js'
 import { buildApp, commitOf } from './helpers/http-app.js'
 
 t.test('a stalled WebSocket client is skipped, counted, and resynchronised with a snapshot', async (t) => {

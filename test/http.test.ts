@@ -5,8 +5,8 @@ import type { WebSocket } from 'ws'
 import { MAX_PAGE } from '../src/http/api.js'
 import { PUSH_INTERVAL_MS, type ServerMessage } from '../src/http/ws-messages.js'
 import { buildApp, commitOf, seedSales, upgrade } from './helpers/http-app.js'
-import { waitFor } from './helpers/harness.js'
-import { parseMetrics, value } from './helpers/prom-text.js'
+import { waitFor } from '../test-support/wait.js'
+import { parseMetrics, value } from '../test-support/prom-text.js'
 
 const W = 60 // window seconds
 const minute = (i: number) => new Date(Date.UTC(2026, 0, 1, 12, i)).toISOString()

@@ -2,10 +2,13 @@
 // (issue 9): kafkajs 2.2.4's negative setTimeout is a TimeoutNegativeWarning on Node 24+,
 // and TUMBLER_FAULTS=warning makes every thread emit one more, deterministically.
 import t from 'tap'
-import { jsonLines } from './helpers/json-lines.js'
-import { makeDataset } from './helpers/dataset.js'
-import { createTopic, databaseFor, produce, startSupervisor, waitFor } from './helpers/harness.js'
-import { waitCaughtUp } from './helpers/verify.js'
+import { jsonLines } from '../test-support/json-lines.js'
+import { makeDataset } from '../test-support/dataset.js'
+import { createTopic, produce } from '../test-support/broker.js'
+import { databaseFor } from '../test-support/postgres.js'
+import { startSupervisor } from '../test-support/supervisor-process.js'
+import { waitFor } from '../test-support/wait.js'
+import { waitCaughtUp } from '../test-support/verify.js'
 
 t.test('a supervisor run with warnings in every thread: stderr is all JSON lines, warnings included', async (t) => {
   const partitions = 2

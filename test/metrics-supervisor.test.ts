@@ -2,11 +2,14 @@
 // ground truth, positions equal the partitions' ends, and no counter ever goes back, also
 // when a worker thread dies and is replaced.
 import t from 'tap'
-import { makeDataset } from './helpers/dataset.js'
-import { createTopic, databaseFor, produce, query, startSupervisor, waitFor } from './helpers/harness.js'
-import { startProducer } from './helpers/processes.js'
-import { parseMetrics, scrape, types, value, type Sample } from './helpers/prom-text.js'
-import { waitCaughtUp } from './helpers/verify.js'
+import { makeDataset } from '../test-support/dataset.js'
+import { createTopic, produce } from '../test-support/broker.js'
+import { databaseFor, query } from '../test-support/postgres.js'
+import { startSupervisor } from '../test-support/supervisor-process.js'
+import { waitFor } from '../test-support/wait.js'
+import { startProducer } from '../test-support/processes.js'
+import { parseMetrics, scrape, types, value, type Sample } from '../test-support/prom-text.js'
+import { waitCaughtUp } from '../test-support/verify.js'
 import { RejectReason } from '../src/shared/protocol.js'
 
 /** Scrapes every interval until stopped; keeps every scrape for the monotonicity check. */

@@ -8,7 +8,7 @@ import { OffsetClock } from '../src/metrics/lag-clock.js'
 import { bindMetricSources, metrics, registry, type PartitionSample } from '../src/metrics/registry.js'
 import { threadSampler } from '../src/shared/thread-stats.js'
 import { WeightedHistogram } from '../src/metrics/weighted-histogram.js'
-import { parseMetrics, promtoolCheckMetrics, types, value } from './helpers/prom-text.js'
+import { parseMetrics, promtoolCheckMetrics, types, value } from '../test-support/prom-text.js'
 
 t.test('OffsetClock: lag seconds from when the high watermark passed the committed offset', async (t) => {
   const c = new OffsetClock()

@@ -9,25 +9,16 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import t, { type Test } from 'tap'
 import pg from 'pg'
-import { makeDataset } from './helpers/dataset.js'
-import {
-  ARTIFACTS,
-  BROKERS,
-  committedRecords,
-  createTopic,
-  databaseFor,
-  kafka,
-  produce,
-  query,
-  startSupervisor,
-  waitFor,
-  type Produced,
-  type Supervisor,
-} from './helpers/harness.js'
-import { oracleTruth } from './helpers/oracle.js'
-import { inFlight, privateBroker, privatePostgres, SteadyProducer, type PrivateBroker } from './helpers/outage.js'
-import { parseMetrics, scrape, value } from './helpers/prom-text.js'
-import { assertMatchesTruth, waitCaughtUp } from './helpers/verify.js'
+import { makeDataset } from '../test-support/dataset.js'
+import { BROKERS, createTopic, kafka, produce, type Produced } from '../test-support/broker.js'
+import { ARTIFACTS } from '../test-support/paths.js'
+import { committedRecords, databaseFor, query } from '../test-support/postgres.js'
+import { startSupervisor, type Supervisor } from '../test-support/supervisor-process.js'
+import { waitFor } from '../test-support/wait.js'
+import { oracleTruth } from '../test-support/oracle.js'
+import { inFlight, privateBroker, privatePostgres, SteadyProducer, type PrivateBroker } from '../test-support/outage.js'
+import { parseMetrics, scrape, value } from '../test-support/prom-text.js'
+import { assertMatchesTruth, waitCaughtUp } from '../test-support/verify.js'
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`
 

@@ -2,14 +2,17 @@
 // takes them) outrun the supervisor, which runs at a lower CPU priority: on this 2-core
 // machine, producing a record costs more CPU than consuming it, so without the handicap
 // the producers, not the pipeline, would be the bottleneck. Every producer remembers what
-// it sent (bench/truth-load.ts), so Postgres is checked to the cent at the end.
+// it sent (test-support/truth-load.ts), so Postgres is checked to the cent at the end.
 import { spawn } from 'node:child_process'
 import path from 'node:path'
 import t from 'tap'
-import { addTruth, checkPostgres, emptyTruth, TruthLoad, type Truth, type TruthJson } from '../bench/truth-load.js'
-import { memoryMb } from './helpers/group.js'
-import { committedRecords, createTopic, databaseFor, kafka, startSupervisor, waitFor, topicRecords } from './helpers/harness.js'
-import { waitCaughtUp } from './helpers/verify.js'
+import { addTruth, checkPostgres, emptyTruth, TruthLoad, type Truth, type TruthJson } from '../test-support/truth-load.js'
+import { memoryMb } from '../test-support/proc-status.js'
+import { createTopic, kafka, topicRecords } from '../test-support/broker.js'
+import { committedRecords, databaseFor } from '../test-support/postgres.js'
+import { startSupervisor } from '../test-support/supervisor-process.js'
+import { waitFor } from '../test-support/wait.js'
+import { waitCaughtUp } from '../test-support/verify.js'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 const PRODUCERS = 3

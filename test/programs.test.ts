@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import t from 'tap'
 import { unsupportedNode } from '../src/runtime.js'
-import { createTopic, kafka } from './helpers/harness.js'
+import { createTopic, kafka } from '../test-support/broker.js'
 
 const run = (args: string[], env: Record<string, string> = {}) =>
   spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 })

@@ -3,9 +3,12 @@
 // the exposition.
 import path from 'node:path'
 import t from 'tap'
-import { createTopic, databaseFor, startSupervisor, waitFor } from './helpers/harness.js'
-import { startProducer, startPrometheus } from './helpers/processes.js'
-import { promtoolCheckMetrics, scrape } from './helpers/prom-text.js'
+import { createTopic } from '../test-support/broker.js'
+import { databaseFor } from '../test-support/postgres.js'
+import { startSupervisor } from '../test-support/supervisor-process.js'
+import { waitFor } from '../test-support/wait.js'
+import { startProducer, startPrometheus } from '../test-support/processes.js'
+import { promtoolCheckMetrics, scrape } from '../test-support/prom-text.js'
 
 const ALERTS = path.resolve(import.meta.dirname, '../prometheus/alerts.yml')
 

@@ -1,4 +1,4 @@
-// rejected_events stays bounded (CONTRACT "Postgres"; docs/rejections.md "Size and retention"):
+// rejected_events stays bounded (docs/contract.md "Postgres"; docs/rejections.md "Size and retention"):
 // payloads capped at REJECTED_PAYLOAD_MAX_BYTES with their full length and SHA-256, daily
 // partitions of kafka_timestamp created ahead and dropped after REJECTED_RETENTION_DAYS.
 // First the retention pass itself against the real Postgres with a fixed clock (every branch),
@@ -10,18 +10,11 @@ import t, { type Test } from 'tap'
 import { ensureDatabase, migrate } from '../src/postgres/schema.js'
 import { dayPartitionName, LOCK_TIMEOUT_MS, MOVE_MAX_ROWS, runRetentionPass } from '../src/postgres/rejected-retention.js'
 import { seedTimestamp } from '../src/producer/transactions.js'
-import {
-  committedRecords,
-  createTopic,
-  databaseFor,
-  kafka,
-  query,
-  startSupervisor,
-  topicRecords,
-  waitFor,
-  type Supervisor,
-} from './helpers/harness.js'
-import { parseMetrics, scrape, value } from './helpers/prom-text.js'
+import { createTopic, kafka, topicRecords } from '../test-support/broker.js'
+import { committedRecords, databaseFor, query } from '../test-support/postgres.js'
+import { startSupervisor, type Supervisor } from '../test-support/supervisor-process.js'
+import { waitFor } from '../test-support/wait.js'
+import { parseMetrics, scrape, value } from '../test-support/prom-text.js'
 
 const DAY = 86_400_000
 const LOCK_KEY = 'tumbler_rejected_events_retention'

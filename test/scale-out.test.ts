@@ -1,11 +1,14 @@
 // Three supervisors in one consumer group share the partitions; one is killed with -9
 // mid-stream and the other two take its partitions over from the positions in Postgres.
 import t from 'tap'
-import { LATENESS_MS, makeDataset } from './helpers/dataset.js'
-import { assertQuietTopicFinal, closedRowChanges, finalityState, watchClosedRows } from './helpers/finality.js'
-import { activePartitions, ownerPid, producePaced, progressRows, waitStableSharing } from './helpers/group.js'
-import { committedRecords, createTopic, databaseFor, produce, startSupervisor, waitFor } from './helpers/harness.js'
-import { assertMatchesTruth, waitCaughtUp } from './helpers/verify.js'
+import { LATENESS_MS, makeDataset } from '../test-support/dataset.js'
+import { assertQuietTopicFinal, closedRowChanges, finalityState, watchClosedRows } from '../test-support/finality.js'
+import { activePartitions, ownerPid, producePaced, progressRows, waitStableSharing } from '../test-support/group.js'
+import { createTopic, produce } from '../test-support/broker.js'
+import { committedRecords, databaseFor } from '../test-support/postgres.js'
+import { startSupervisor } from '../test-support/supervisor-process.js'
+import { waitFor } from '../test-support/wait.js'
+import { assertMatchesTruth, waitCaughtUp } from '../test-support/verify.js'
 
 t.test('3 supervisors, one group: partitions shared, kill -9 one mid-stream, totals exact, final rows never change', async (t) => {
   const partitions = 6

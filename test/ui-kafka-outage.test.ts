@@ -1,12 +1,15 @@
 // The page during a Kafka outage, in Debian's Chromium: with the broker stopped, the state
 // shows red "Kafka unreachable" (it once showed amber "Starting", because the page's state
 // was guessed from the reason's words); with the broker back, it returns to "Consuming".
-// The broker is the test's own (helpers/outage.ts): the shared one is never stopped.
+// The broker is the test's own (test-support/outage.ts): the shared one is never stopped.
 import type { Page } from 'playwright-core'
 import t from 'tap'
-import { launch } from './helpers/browser.js'
-import { createTopic, databaseFor, startSupervisor, waitFor } from './helpers/harness.js'
-import { privateBroker } from './helpers/outage.js'
+import { launch } from '../test-support/browser.js'
+import { createTopic } from '../test-support/broker.js'
+import { privateBroker } from '../test-support/outage.js'
+import { databaseFor } from '../test-support/postgres.js'
+import { startSupervisor } from '../test-support/supervisor-process.js'
+import { waitFor } from '../test-support/wait.js'
 
 // page.evaluate() callbacks run in the browser; this name exists there, not in Node's types.
 declare const document: any

@@ -8,8 +8,12 @@ import net from 'node:net'
 import path from 'node:path'
 import type { Page } from 'playwright-core'
 import t, { type Test } from 'tap'
-import { launch } from './helpers/browser.js'
-import { ARTIFACTS, committedRecords, createTopic, databaseFor, query, startSupervisor, waitFor, topicRecords } from './helpers/harness.js'
+import { launch } from '../test-support/browser.js'
+import { createTopic, topicRecords } from '../test-support/broker.js'
+import { ARTIFACTS } from '../test-support/paths.js'
+import { committedRecords, databaseFor, query } from '../test-support/postgres.js'
+import { startSupervisor } from '../test-support/supervisor-process.js'
+import { waitFor } from '../test-support/wait.js'
 
 // page.evaluate() callbacks run in the browser; these names exist there, not in Node's types.
 declare const document: any

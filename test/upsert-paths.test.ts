@@ -1,8 +1,10 @@
 // The writer upserts a few rows with one INSERT over unnest() and many rows through COPY
 // (workers/commit-sql.ts, COPY_ROWS): both paths must add exactly.
 import t from 'tap'
-import { createTopic, databaseFor, produce, query, startSupervisor } from './helpers/harness.js'
-import { waitCaughtUp } from './helpers/verify.js'
+import { createTopic, produce } from '../test-support/broker.js'
+import { databaseFor, query } from '../test-support/postgres.js'
+import { startSupervisor } from '../test-support/supervisor-process.js'
+import { waitCaughtUp } from '../test-support/verify.js'
 
 t.test('a commit with thousands of distinct (window, category) rows goes through COPY and adds exactly', async (t) => {
   const topic = await createTopic(t, 1)

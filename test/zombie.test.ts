@@ -6,19 +6,15 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import pg from 'pg'
 import t, { type Test } from 'tap'
-import { makeDataset } from './helpers/dataset.js'
-import { activePartitions, ownerPid, producePaced, progressRows, tcpPortsOf, waitStableSharing } from './helpers/group.js'
-import {
-  ARTIFACTS,
-  committedRecords,
-  createTopic,
-  databaseFor,
-  produce,
-  startSupervisor,
-  waitFor,
-  type Supervisor,
-} from './helpers/harness.js'
-import { assertMatchesTruth, waitCaughtUp } from './helpers/verify.js'
+import { makeDataset } from '../test-support/dataset.js'
+import { activePartitions, ownerPid, producePaced, progressRows, waitStableSharing } from '../test-support/group.js'
+import { tcpPortsOf } from '../test-support/proc-status.js'
+import { createTopic, produce } from '../test-support/broker.js'
+import { ARTIFACTS } from '../test-support/paths.js'
+import { committedRecords, databaseFor } from '../test-support/postgres.js'
+import { startSupervisor, type Supervisor } from '../test-support/supervisor-process.js'
+import { waitFor } from '../test-support/wait.js'
+import { assertMatchesTruth, waitCaughtUp } from '../test-support/verify.js'
 
 t.test('SIGSTOP a supervisor until its partitions move, SIGCONT it: its commits are fenced, totals exact', (t) =>
   runZombie(t, 'anywhere', 31),

@@ -13,7 +13,8 @@ import { READY, type Health } from '../../src/health.js'
 import type { HttpDeps, PartitionView, PipelineEvents, PipelineView } from '../../src/http/deps.js'
 import { createHttp } from '../../src/http/server.js'
 import type { CommitResult, CommittedRow } from '../../src/shared/protocol.js'
-import { databaseFor, uniqueName } from './harness.js'
+import { uniqueName } from '../../test-support/names.js'
+import { databaseFor } from '../../test-support/postgres.js'
 
 interface Teardown {
   teardown(fn: () => unknown): void

@@ -1,12 +1,12 @@
-// Unit tests for workers/amount.ts against ../shared/CONTRACT.md, "Input" (`amount`), and
+// Unit tests for workers/amount.ts against docs/contract.md, "Input" (`amount`), and
 // docs/rejections.md, whose amount table is this test's table.
 import t from 'tap'
-import { rng } from '../../bench/rng.js'
+import { rng } from '../../test-support/rng.js'
 import { amountCents, amountSourceFast, amountSourceScan, centsOfText } from '../../workers/amount.js'
 import { parseRecord } from '../../workers/record.js'
 import { RejectReason } from '../../src/shared/protocol.js'
-import { amountTable } from '../helpers/docs-tables.js'
-import { oracleCents } from '../helpers/oracle.js'
+import { amountTable } from '../../test-support/docs-tables.js'
+import { oracleCents } from '../../test-support/oracle.js'
 
 const TS = '2024-05-01 12:00:00'
 const record = (amountJson: string): Buffer => Buffer.from(`{"product_category":"x","amount":${amountJson},"timestamp":"${TS}"}`)

@@ -1,4 +1,4 @@
-// Unit tests for src/cli.ts and src/config.ts against ../shared/CONTRACT.md, "Programs" and "Configuration".
+// Unit tests for src/cli.ts and src/config.ts against docs/contract.md, "Programs" and "Configuration".
 import os from 'node:os'
 import t, { type Test } from 'tap'
 import { int, list, parseOptions, text, usage, UsageError, type Options } from '../../src/cli.js'
@@ -68,7 +68,7 @@ t.test('--help and -h return null', async (t) => {
   t.equal(parse(['--help']), null)
   t.equal(parse(['-h']), null)
   t.equal(parse(['--flush-ms', '300', '--help']), null, 'after other options')
-  // Contract, "Programs": every program's --help prints its options. A bad variable in the
+  // docs/contract.md, "Programs": every program's --help prints its options. A bad variable in the
   // environment should not turn --help into an exit 2.
   let result: unknown
   try {

@@ -1,4 +1,4 @@
-// Unit tests for window finality against ../shared/CONTRACT.md, "Window semantics": the low
+// Unit tests for window finality against docs/contract.md, "Window semantics": the low
 // watermark over partitions (workers/finality.ts), idleness (src/pipeline/idle-watch.ts), and an idle
 // advance recorded and replayed (workers/partition-state.ts).
 import t from 'tap'

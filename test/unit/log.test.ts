@@ -3,10 +3,10 @@
 import { spawnSync } from 'node:child_process'
 import path from 'node:path'
 import t from 'tap'
-import { jsonLines } from '../helpers/json-lines.js'
+import { jsonLines } from '../../test-support/json-lines.js'
 import { childLogger, configureLog, redactUrl } from '../../src/shared/log.js'
 
-const program = path.resolve(import.meta.dirname, '../helpers/log-threads.ts')
+const program = path.resolve(import.meta.dirname, '../../test-support/log-threads.ts')
 const PAD = 20_000 // chars: five times a pipe's atomic write (PIPE_BUF, 4 KiB)
 
 t.test('four threads logging at once into a pipe: every line whole JSON, with its thread', async (t) => {

@@ -1,4 +1,4 @@
-// Unit tests for workers/record.ts against ../shared/CONTRACT.md, section "Input" (the
+// Unit tests for workers/record.ts against docs/contract.md, section "Input" (the
 // amount and timestamp spellings have their own tests, amount.test.ts and timestamp.test.ts).
 import t from 'tap'
 import { checkCategory, isInvalid, parseRecord, type Parsed } from '../../workers/record.js'

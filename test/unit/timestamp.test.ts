@@ -1,12 +1,12 @@
-// Unit tests for workers/timestamp.ts and src/shared/time-zone.ts against ../shared/CONTRACT.md,
+// Unit tests for workers/timestamp.ts and src/shared/time-zone.ts against docs/contract.md,
 // "Input" (`timestamp`), and docs/rejections.md, whose table is this test's table.
 import t from 'tap'
-import { rng } from '../../bench/rng.js'
+import { rng } from '../../test-support/rng.js'
 import { parseTimestamp } from '../../workers/timestamp.js'
 import { parseRecord } from '../../workers/record.js'
 import { offsetMinutes, parseZone, UTC } from '../../src/shared/time-zone.js'
 import { RejectReason } from '../../src/shared/protocol.js'
-import { timestampTable } from '../helpers/docs-tables.js'
+import { timestampTable } from '../../test-support/docs-tables.js'
 
 const reasonOf = (p: unknown): string | undefined =>
   typeof p === 'object' && p !== null && 'reason' in p ? (p as { reason: string }).reason : undefined

@@ -1,4 +1,4 @@
-// Unit tests for workers/partition-state.ts against ../shared/CONTRACT.md, "Window semantics".
+// Unit tests for workers/partition-state.ts against docs/contract.md, "Window semantics".
 import { createHash } from 'node:crypto'
 import t from 'tap'
 import { isLate, PartitionState, watermark, windowStart, type WindowRules } from '../../workers/partition-state.js'
@@ -192,7 +192,7 @@ t.test('PartitionState: a future record is rejected and does not move the waterm
   t.equal(s2.flush().rejected.length, 0)
 })
 
-t.test('PartitionState: a record both future and late is future (CONTRACT: future is decided before late)', async (t) => {
+t.test('PartitionState: a record both future and late is future (docs/contract.md: future is decided before late)', async (t) => {
   const s = stream()
   s.push(rec(T12 + 10 * MIN)) // watermark 12:09: the 12:00 window is closed
   // Its window closed long ago, and its Kafka timestamp (a clock an hour behind) makes it future too.

@@ -1,8 +1,8 @@
 // A seeded dataset with a ground truth computed here, independently of the code under
 // test: good records, late and future ones, and malformed records of many kinds.
-import type { Produced } from './harness.js'
-import { rng } from '../../bench/rng.js'
-import { seedTimestamp } from '../../src/producer/transactions.js'
+import type { Produced } from './broker.js'
+import { rng } from './rng.js'
+import { seedTimestamp } from '../src/producer/transactions.js'
 
 export const WINDOW_MS = 60_000
 export const LATENESS_MS = 60_000

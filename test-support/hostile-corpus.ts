@@ -2,7 +2,7 @@
 // given (window, category) with given cents, or rejected with a given reason. The corpus
 // is one partition's stream in this order: watermark-sensitive cases (old years, late,
 // future) are placed where their outcome is decided by the cases before them.
-import { seedTimestamp } from '../../src/producer/transactions.js'
+import { seedTimestamp } from '../src/producer/transactions.js'
 
 export const WINDOW_MS = 60_000
 /** The window most valid cases fall into; every counted event stays below T0 + 120 s, so it stays open. */

@@ -4,8 +4,9 @@
 // the closed set must follow.
 import pg from 'pg'
 import type { Test } from 'tap'
-import { ensureDatabase, migrate } from '../../src/postgres/schema.js'
-import { query, waitFor } from './harness.js'
+import { ensureDatabase, migrate } from '../src/postgres/schema.js'
+import { query } from './postgres.js'
+import { waitFor } from './wait.js'
 
 type Assert = Pick<Test, 'equal' | 'same' | 'ok'>
 

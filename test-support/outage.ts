@@ -8,15 +8,16 @@ import { chownSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import { Kafka, logLevel, type Message, type Producer } from 'kafkajs'
-import { freePort, kafka, query, uniqueName, waitFor, type Produced } from './harness.js'
+import { Kafka, logLevel, type Producer } from 'kafkajs'
+import { kafka, messagesOf, type Produced } from './broker.js'
+import { uniqueName } from './names.js'
+import { ROOT } from './paths.js'
+import { freePort } from './ports.js'
+import { query } from './postgres.js'
+import type { Teardown } from './teardown.js'
+import { waitFor } from './wait.js'
 
 const run = promisify(execFile)
-const ROOT = path.resolve(import.meta.dirname, '../..')
-
-interface Teardown {
-  teardown(fn: () => unknown): void
-}
 
 /** The newest installed PostgreSQL's binaries (Debian: /usr/lib/postgresql/<major>/bin). */
 export const PG_BIN = path.join(
@@ -192,9 +193,7 @@ export class SteadyProducer {
         }
         // Pacing is load shaping (a live stream), not synchronisation.
         if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()))
-        const messages: Message[] = this.records
-          .slice(this.sent, this.sent + chunk)
-          .map((r) => ({ partition: r.partition, value: r.value as Buffer | string | null, timestamp: String(r.timestampMs) }))
+        const messages = messagesOf(this.records.slice(this.sent, this.sent + chunk))
         await producer.send({ topic, acks: -1, messages })
         this.sent += messages.length
         due += (messages.length / perSecond) * 1000

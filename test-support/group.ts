@@ -1,9 +1,9 @@
 // Helpers for tests that run several supervisors in one consumer group: who owns which
 // partition (as each supervisor says, and as Postgres says), a paced producer so the
-// stream is still flowing while processes die, and the memory of a process from /proc.
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs'
-import type { Message } from 'kafkajs'
-import { kafka, query, type Produced, type Supervisor } from './harness.js'
+// stream is still flowing while processes die.
+import { kafka, messagesOf, type Produced } from './broker.js'
+import { query } from './postgres.js'
+import type { Supervisor } from './supervisor-process.js'
 
 /** The partitions a supervisor holds and has claimed, or null while it does not answer. */
 export async function activePartitions(sup: Supervisor): Promise<number[] | null> {
@@ -88,47 +88,11 @@ export async function producePaced(topic: string, records: Produced[], perSecond
     for (let i = 0; i < records.length; i += chunk) {
       const due = started + (i / perSecond) * 1000
       if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()))
-      const messages: Message[] = records
-        .slice(i, i + chunk)
-        .map((r) => ({ partition: r.partition, value: r.value as Buffer | string | null, timestamp: String(r.timestampMs) }))
+      const messages = messagesOf(records.slice(i, i + chunk))
       await producer.send({ topic, acks: -1, messages })
       sent.n += messages.length
     }
   } finally {
     await producer.disconnect()
   }
-}
-
-/** Resident memory of a process now and at its peak (MB), from /proc; null once it is gone. */
-export function memoryMb(pid: number): { rss: number; hwm: number } | null {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-    const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN)
-    return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 }
-  } catch {
-    return null
-  }
-}
-
-/** Local ports of a process's TCP connections to `remotePort` (from /proc), e.g. its Postgres sessions. */
-export function tcpPortsOf(pid: number, remotePort: number): number[] {
-  const inodes = new Set<string>()
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))
-      if (m) inodes.add(m[1]!)
-    } catch {
-      // closed meanwhile
-    }
-  }
-  const ports: number[] = []
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/)
-      if (f.length < 10 || !inodes.has(f[9]!)) continue
-      const port = (addr: string) => parseInt(addr.split(':')[1]!, 16)
-      if (port(f[2]!) === remotePort) ports.push(port(f[1]!))
-    }
-  }
-  return ports
 }

@@ -2,8 +2,10 @@
 // code cannot drift: unit tests check every row against workers/, and the hostile test sends
 // every row through the broker and Postgres.
 import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { ROOT } from './paths.js'
 
-const DOC = new URL('../../docs/rejections.md', import.meta.url)
+const DOC = path.join(ROOT, 'docs/rejections.md')
 
 /** The cells of the table between `<!-- name -->` and `<!-- /name -->`, header and rule left out, code spans unwrapped. */
 function table(name: string): string[][] {

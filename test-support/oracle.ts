@@ -1,8 +1,8 @@
-// An independent reading of the contract's "Input" and "Window semantics" sections, for
+// An independent reading of docs/contract.md's "Input" and "Window semantics" sections, for
 // the randomised hostile test: written without workers/record.ts, with other means where
 // it can (TextDecoder for UTF-8, JSON.parse's source text and BigInt for amounts, a Date
 // round trip for calendars, Date.parse for offsets). TIMESTAMP_DEFAULT_ZONE is UTC here.
-import type { Produced } from './harness.js'
+import type { Produced } from './broker.js'
 
 export interface OracleRules {
   windowMs: number

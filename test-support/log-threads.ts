@@ -2,7 +2,7 @@
 // same moment through src/shared/log.ts (lines far longer than a pipe's 4 KiB atomic write), each
 // thread emits a process warning, then the process exits at once. argv[2]: padding (chars).
 import { isMainThread, Worker, workerData } from 'node:worker_threads'
-import { configureLog, log, workerLog } from '../../src/shared/log.js'
+import { configureLog, log, workerLog } from '../src/shared/log.js'
 
 const WORKERS = 3
 const LINES = 100

@@ -4,13 +4,10 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { ARTIFACTS, freePort, waitFor } from './harness.js'
-
-const ROOT = path.resolve(import.meta.dirname, '../..')
-
-interface Teardown {
-  teardown(fn: () => unknown): void
-}
+import { ARTIFACTS, ROOT } from './paths.js'
+import { freePort } from './ports.js'
+import type { Teardown } from './teardown.js'
+import { waitFor } from './wait.js'
 
 function run(t: Teardown, command: string, args: string[], logName: string, env: Record<string, string> = {}): ChildProcess {
   mkdirSync(ARTIFACTS, { recursive: true })

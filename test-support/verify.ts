@@ -1,7 +1,8 @@
 // Compares what tumbler stored with the dataset's ground truth, to the cent.
 import type { Test } from 'tap'
 import { centsText, type Truth } from './dataset.js'
-import { committedRecords, query, waitFor } from './harness.js'
+import { committedRecords, query } from './postgres.js'
+import { waitFor } from './wait.js'
 
 type Assert = Pick<Test, 'equal' | 'same'>
 
