@@ -2,7 +2,7 @@
 // the API is rate-limited per client.
 import t from 'tap'
 import { waitFor } from '../test-support/wait.js'
-import { buildApp, upgrade } from './helpers/http-app.js'
+import { buildApp, upgrade } from '../test-support/http-app.js'
 
 const TOKEN = 'correct-horse-battery-staple'
 

@@ -7,7 +7,7 @@ import t from 'tap'
 import WebSocket from 'ws'
 import type { ServerMessage } from '../src/http/ws-messages.js'
 import { waitFor } from '../test-support/wait.js'
-import { buildApp, commitOf } from './helpers/http-app.js'
+import { buildApp, commitOf } from '../test-support/http-app.js'
 
 t.test('a stalled WebSocket client is skipped, counted, and resynchronised with a snapshot', async (t) => {
   const { app, pipeline } = await buildApp(t)

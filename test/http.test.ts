@@ -4,7 +4,7 @@ import t from 'tap'
 import type { WebSocket } from 'ws'
 import { MAX_PAGE } from '../src/http/api.js'
 import { PUSH_INTERVAL_MS, type ServerMessage } from '../src/http/ws-messages.js'
-import { buildApp, commitOf, seedSales, upgrade } from './helpers/http-app.js'
+import { buildApp, commitOf, seedSales, upgrade } from '../test-support/http-app.js'
 import { waitFor } from '../test-support/wait.js'
 import { parseMetrics, value } from '../test-support/prom-text.js'
 
