@@ -4,6 +4,7 @@
 import { kafka, messagesOf, type Produced } from './broker.js'
 import { query } from './postgres.js'
 import type { Supervisor } from './supervisor-process.js'
+import { waitFor } from './wait.js'
 
 /** The partitions a supervisor holds and has claimed, or null while it does not answer. */
 export async function activePartitions(sup: Supervisor): Promise<number[] | null> {
@@ -13,6 +14,26 @@ export async function activePartitions(sup: Supervisor): Promise<number[] | null
   } catch {
     return null
   }
+}
+
+/** Waits until `partitions` are all active at one of `sups` (taken over from a dead or frozen member); fails with `what` after timeoutMs. */
+export async function waitHeldBy(
+  sups: Supervisor[],
+  partitions: number[],
+  what: string,
+  timeoutMs = 120_000,
+  everyMs = 100,
+): Promise<void> {
+  await waitFor(
+    async () => {
+      const held = new Set<number>()
+      for (const s of sups) for (const p of (await activePartitions(s)) ?? []) held.add(p)
+      return partitions.every((p) => held.has(p))
+    },
+    what,
+    timeoutMs,
+    everyMs,
+  )
 }
 
 /** Each supervisor's active partitions, read one after another. */

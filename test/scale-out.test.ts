@@ -3,7 +3,7 @@
 import t from 'tap'
 import { LATENESS_MS, makeDataset } from '../test-support/dataset.js'
 import { assertQuietTopicFinal, closedRowChanges, finalityState, watchClosedRows } from '../test-support/finality.js'
-import { activePartitions, ownerPid, producePaced, progressRows, waitStableSharing } from '../test-support/group.js'
+import { ownerPid, producePaced, progressRows, waitHeldBy, waitStableSharing } from '../test-support/group.js'
 import { createTopic, produce } from '../test-support/broker.js'
 import { committedRecords, databaseFor } from '../test-support/postgres.js'
 import { startSupervisor } from '../test-support/supervisor-process.js'
@@ -70,16 +70,7 @@ t.test('3 supervisors, one group: partitions shared, kill -9 one mid-stream, tot
   const survivors = sups.filter((_, i) => i !== victim)
 
   // Its partitions show up, claimed, at the survivors...
-  await waitFor(
-    async () => {
-      const held = new Set<number>()
-      for (const s of survivors) for (const p of (await activePartitions(s)) ?? []) held.add(p)
-      return moved.every((p) => held.has(p))
-    },
-    'the survivors to hold the dead member’s partitions',
-    120_000,
-    50,
-  )
+  await waitHeldBy(survivors, moved, 'the survivors to hold the dead member’s partitions', 120_000, 50)
   const claimedMs = Date.now() - killedAt
   // ...and move forward from where Postgres had them.
   await waitFor(

@@ -7,7 +7,7 @@ import path from 'node:path'
 import pg from 'pg'
 import t, { type Test } from 'tap'
 import { makeDataset } from '../test-support/dataset.js'
-import { activePartitions, ownerPid, producePaced, progressRows, waitStableSharing } from '../test-support/group.js'
+import { ownerPid, producePaced, progressRows, waitHeldBy, waitStableSharing } from '../test-support/group.js'
 import { tcpPortsOf } from '../test-support/proc-status.js'
 import { createTopic, produce } from '../test-support/broker.js'
 import { ARTIFACTS } from '../test-support/paths.js'
@@ -109,16 +109,7 @@ async function runZombie(t: Test, freeze: 'anywhere' | 'in-commit', seed: number
 
   // The group gives its partitions to the others, which claim them (a claim may wait up
   // to the writer's idle_in_transaction_session_timeout if the zombie froze mid-commit)...
-  await waitFor(
-    async () => {
-      const held = new Set<number>()
-      for (const s of others) for (const p of (await activePartitions(s)) ?? []) held.add(p)
-      return mine.every((p) => held.has(p))
-    },
-    'the others to claim the frozen supervisor’s partitions',
-    120_000,
-    100,
-  )
+  await waitHeldBy(others, mine, 'the others to claim the frozen supervisor’s partitions', 120_000, 100)
   const movedMs = Date.now() - stoppedAt
   // ...and the stream goes on under the new owners.
   await waitFor(

@@ -10,18 +10,13 @@ import type { CommitResult, IdlePartition, PartitionFlush } from '../src/shared/
 /** A commit's outcome without its timing (attempts, durationMs, committedAtMs): what one transaction, or the isolation of a refused one, returns. */
 export type Committed = Omit<CommitResult, 'attempts' | 'durationMs' | 'committedAtMs'>
 
-/** The consecutive flushes of one (partition, epoch) in a commit, as one offset range. */
-export interface PartitionRun {
-  partition: number
-  epoch: string
-  /** Where the first flush starts (decimal string). */
-  fromOffset: string
-  /** Where the last flush ends (exclusive, decimal string): the partition's next_offset after the commit. */
-  nextOffset: string
-  /** Largest accepted event time over the flushes (ms), null if none. */
-  maxEventMs: number | null
-  /** The idle watermark the first flush was judged against (the fence compares it with the stored one). */
-  idleWatermarkMs: number | null
+/**
+ * The consecutive flushes of one (partition, epoch) in a commit, as one offset range: from the
+ * first flush's `fromOffset` and `idleWatermarkMs` (what the fence compares) to the last one's
+ * `nextOffset` (exclusive: the partition's next_offset after the commit), with the largest
+ * accepted event time over them (ms, null if none).
+ */
+export type PartitionRun = Pick<PartitionFlush, 'partition' | 'epoch' | 'fromOffset' | 'nextOffset' | 'maxEventMs' | 'idleWatermarkMs'> & {
   flushes: PartitionFlush[]
 }
 
