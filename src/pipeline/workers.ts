@@ -1,15 +1,16 @@
 import { log } from '../shared/log.js'
 import type { SupervisorConfig } from '../config.js'
 import type { ActorMessage, ActorReplies, WriterMessage, WriterReplies } from '../shared/protocol.js'
+import type { ActorWorker, WriterWorker } from './clients.js'
 import type { ActorData, WriterData } from '../shared/worker-data.js'
 import { SerialWorker } from './serial-worker.js'
 
 /** The supervisor's worker threads: ACTORS window actors and one writer. */
 export interface Workers {
-  actors: SerialWorker<ActorMessage, ActorReplies>[]
-  writer: SerialWorker<WriterMessage, WriterReplies>
+  actors: ActorWorker[]
+  writer: WriterWorker
   /** All of them, actors first. */
-  all: (SerialWorker<ActorMessage, ActorReplies> | SerialWorker<WriterMessage, WriterReplies>)[]
+  all: (ActorWorker | WriterWorker)[]
 }
 
 /** Starts the window actors (workers/window-actor.ts) and the writer (workers/writer.ts) with their workerData from the config. */
