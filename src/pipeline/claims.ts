@@ -80,6 +80,9 @@ export function claim(ctx: ClaimContext, partitions: number[]): void {
       part.epoch = claim.epoch
       part.flow = new InFlight(ctx.limits, BigInt(claim.nextOffset))
       part.state = 'active'
+      // Idle time counts from the claim's commit, not from when it was asked for: a claim that
+      // waited on a row lock must not shorten IDLE_PARTITION_SECONDS (the claim row's time is what operators see).
+      part.idle.busy(Date.now())
       ctx.consumer.seek(part.partition, claim.nextOffset)
       ctx.claimed(part)
       log.info('claimed partition', { partition: part.partition, epoch: claim.epoch, nextOffset: claim.nextOffset, actor: part.actor })
