@@ -8,7 +8,10 @@ import { spawnSync } from 'node:child_process'
 import { appendFileSync } from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { createTopic, load, progress, ROOT, uniqueName } from '../lib.js'
+import { createNamedTopic } from '../../test-support/broker.js'
+import { uniqueName } from '../../test-support/names.js'
+import { ROOT } from '../../test-support/paths.js'
+import { load, progress } from '../lib.js'
 
 const { positionals, values: args } = parseArgs({
   allowPositionals: true,
@@ -55,7 +58,7 @@ function child(cores: number, extra: string[]): Record<string, unknown> {
 const command = positionals[0]
 if (command === 'load') {
   const topic = uniqueName('proto_load')
-  await createTopic(topic, Number(args.partitions))
+  await createNamedTopic(topic, Number(args.partitions))
   await load(topic, Number(args.partitions), Number(args.events))
   console.log(topic)
 } else if (command === 'tput') {
