@@ -1,38 +1,49 @@
-// `npm run bench:ab -- --variants a=NODE[:ROOT],b=NODE[:ROOT]`: an A/B comparison on ONE
-// loaded topic. The topic is loaded once; then each variant's supervisor (a Node.js binary and
-// a built checkout) reads all of it with a fresh group and database, the variants alternating
-// for --rounds rounds (a, b, a, b, ...), so drift of the shared machine hits both alike.
-// Prints each run and per variant the median events/s and peak RSS, as JSON on stdout.
+// `npm run bench:ab -- --variants a=NODE[:ROOT][@FLAGS],b=…`: an A/B comparison on ONE loaded
+// topic. The topic is loaded once; then each variant's supervisor (a Node.js binary, a built
+// checkout, node flags and environment) reads all of it with a fresh group and database, the
+// variants alternating for --rounds rounds (a, b, a, b, ...), so drift of the shared machine hits
+// both alike. Prints each run and per variant the median events/s and peak RSS, as JSON on stdout.
 import { int, runMain, text, UsageError } from '../src/cli.js'
 import { consumeLoaded } from './catch-up.js'
 import { createNamedTopic, deleteTopic } from '../test-support/broker.js'
 import { uniqueName } from '../test-support/names.js'
 import { ROOT } from '../test-support/paths.js'
-import type { Build } from '../test-support/supervisor-process.js'
-import { load, progress } from './lib.js'
+import { load, progress, type BenchBuild } from './lib.js'
 
 const options = {
   variants: {
     flag: 'variants',
     default: '',
     parse: text,
-    help: 'comma-separated name=NODE_BINARY[:BUILT_CHECKOUT] (checkout default: this one)',
+    help: 'comma-separated name=NODE_BINARY[:BUILT_CHECKOUT][@FLAGS] (checkout default: this one; FLAGS: node flags and VAR=value environment, joined by + or spaces)',
   },
   events: { flag: 'events', default: 2_000_000, parse: int(1000), help: 'events loaded once into the shared topic' },
   partitions: { flag: 'partitions', default: 6, parse: int(1, 1000), help: 'partitions of the topic' },
   rounds: { flag: 'rounds', default: 2, parse: int(1, 20), help: 'runs of each variant, alternating' },
 }
 
-/** Parses "name=/path/node[:/path/checkout],…" into named builds; throws UsageError naming a bad item. */
-export function parseVariants(raw: string): Map<string, Build> {
-  const out = new Map<string, Build>()
+/**
+ * Parses "name=/path/node[:/path/checkout][@FLAGS],…" into named builds. FLAGS, joined by "+" or
+ * spaces, are node flags (passed before dist/supervisor.js, e.g. --max-semi-space-size=2) or
+ * VAR=value environment entries (e.g. MALLOC_ARENA_MAX=2). Throws UsageError naming a bad item.
+ */
+export function parseVariants(raw: string): Map<string, BenchBuild> {
+  const out = new Map<string, BenchBuild>()
   for (const item of raw
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)) {
-    const m = /^([\w.-]+)=([^:]+)(?::(.+))?$/.exec(item)
-    if (!m) throw new UsageError(`invalid --variants item "${item}": expected name=NODE_BINARY[:CHECKOUT]`)
-    out.set(m[1]!, { node: m[2]!, root: m[3] ?? ROOT })
+    const m = /^([\w.-]+)=([^:@]+)(?::([^@]+))?(?:@(.*))?$/.exec(item)
+    if (!m) throw new UsageError(`invalid --variants item "${item}": expected name=NODE_BINARY[:CHECKOUT][@FLAGS]`)
+    const nodeArgs: string[] = []
+    const env: Record<string, string> = {}
+    for (const token of (m[4] ?? '').split(/[+\s]+/).filter(Boolean)) {
+      const e = /^([A-Za-z_]\w*)=(.*)$/.exec(token)
+      if (e) env[e[1]!] = e[2]!
+      else if (token.startsWith('-')) nodeArgs.push(token)
+      else throw new UsageError(`invalid flag "${token}" in --variants item "${item}": expected --node-flag or VAR=value`)
+    }
+    out.set(m[1]!, { node: m[2]!, root: m[3] ?? ROOT, nodeArgs, env })
   }
   if (out.size < 2) throw new UsageError('--variants needs at least two variants')
   return out
@@ -65,6 +76,7 @@ runMain(
     try {
       for (let round = 1; round <= o.rounds; round++) {
         for (const [variant, build] of variants) {
+          // consumeLoaded hands this object on to startSupervisor, which reads its nodeArgs and env.
           const r = await consumeLoaded(topic, truth, build)
           runs.push({
             variant,
@@ -82,13 +94,16 @@ runMain(
     } finally {
       await deleteTopic(topic)
     }
-    const summary = [...variants.keys()].map((variant) => {
+    const summary = [...variants].map(([variant, build]) => {
       const mine = runs.filter((r) => r.variant === variant)
       return {
         variant,
+        nodeArgs: build.nodeArgs ?? [],
+        env: build.env ?? {},
         medianEventsPerSecond: median(mine.map((r) => r.eventsPerSecond)),
         medianPeakRssMb: median(mine.map((r) => r.peakRssMb)),
         runs: mine.map((r) => r.eventsPerSecond),
+        peakRssRunsMb: mine.map((r) => r.peakRssMb),
       }
     })
     process.stdout.write(
@@ -96,7 +111,7 @@ runMain(
     )
     for (const s of summary)
       process.stderr.write(
-        `  ${s.variant.padEnd(12)} median ${s.medianEventsPerSecond} events/s (runs ${s.runs.join(', ')}), peak RSS ${s.medianPeakRssMb} MB\n`,
+        `  ${s.variant.padEnd(12)} median ${s.medianEventsPerSecond} events/s (runs ${s.runs.join(', ')}), peak RSS ${s.medianPeakRssMb} MB (runs ${s.peakRssRunsMb.join(', ')})\n`,
       )
     if (runs.some((r) => !r.totalsMatched)) process.exitCode = 1
   },
