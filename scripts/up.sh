@@ -33,7 +33,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # Supervisor first so it's subscribed before load arrives.
-node dist/supervisor.js >>.run/supervisor.log 2>&1 &
+# V8 heap bounds of the main thread (the workers get theirs in code): see src/pipeline/workers.ts WORKER_HEAP.
+node $(cat scripts/supervisor-node-flags) dist/supervisor.js >>.run/supervisor.log 2>&1 &
 pids+=($!)
 node dist/producer.js --rate "$RATE" >>.run/producer.log 2>&1 &
 pids+=($!)

@@ -18,6 +18,12 @@ export interface Build {
 }
 export const THIS_BUILD: Build = { node: process.execPath, root: ROOT }
 
+/** The node flags a checkout's launchers give its supervisor (its scripts/supervisor-node-flags: the main thread's V8 heap bounds; none if it has no such file). */
+export function supervisorNodeFlags(root: string): string[] {
+  const file = path.join(root, 'scripts/supervisor-node-flags')
+  return existsSync(file) ? readFileSync(file, 'utf8').trim().split(/\s+/).filter(Boolean) : []
+}
+
 export interface SpawnOptions {
   build?: Build
   /** Extra node flags, e.g. --cpu-prof. */
@@ -38,7 +44,12 @@ export function spawnSupervisor(
   opts: SpawnOptions = {},
 ): { proc: ChildProcess; exited: Promise<number | null> } {
   const build = opts.build ?? THIS_BUILD
-  const command = [...(build.wrap ?? []), ...(opts.nice ? ['nice', '-n', String(opts.nice)] : []), build.node]
+  const command = [
+    ...(build.wrap ?? []),
+    ...(opts.nice ? ['nice', '-n', String(opts.nice)] : []),
+    build.node,
+    ...supervisorNodeFlags(build.root),
+  ]
   const proc = spawn(command[0]!, [...command.slice(1), ...(opts.nodeArgs ?? []), path.join(build.root, 'dist/supervisor.js')], {
     cwd: build.root,
     env: { ...process.env, HTTP_PORT: '0', LOG_LEVEL: 'info', ...env },
