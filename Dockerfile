@@ -19,5 +19,5 @@ EXPOSE 8501
 # node:26-slim has no curl; Node's fetch does the probe (readiness: consuming and Postgres reachable).
 HEALTHCHECK --interval=5s --timeout=3s --start-period=30s --retries=6 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:8501/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-# exec: node is PID 1's process and gets SIGTERM; the flags bound the main thread's V8 heap (src/pipeline/workers.ts WORKER_HEAP).
+# exec: node is PID 1's process and gets SIGTERM; the flags bound every thread's V8 heap (scripts/supervisor-node-flags).
 CMD ["sh", "-c", "exec node $(cat scripts/supervisor-node-flags) dist/supervisor.js"]

@@ -33,7 +33,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # Supervisor first so it's subscribed before load arrives.
-# V8 heap bounds of the main thread (the workers get theirs in code): see src/pipeline/workers.ts WORKER_HEAP.
+# V8 heap bounds of every thread of the supervisor: see scripts/supervisor-node-flags.
 node $(cat scripts/supervisor-node-flags) dist/supervisor.js >>.run/supervisor.log 2>&1 &
 pids+=($!)
 node dist/producer.js --rate "$RATE" >>.run/producer.log 2>&1 &

@@ -13,8 +13,6 @@ export interface ThreadOptions {
   filename: URL
   /** The thread's workerData; its logger's settings are added as `log` (src/shared/log.ts). */
   workerData: object
-  /** V8 heap bounds of the thread (Node's Worker resourceLimits, MB); past the old-generation one the thread dies and is replaced. */
-  resourceLimits?: { maxYoungGenerationSizeMb: number; maxOldGenerationSizeMb: number }
 }
 
 /** Events of a SerialWorker: 'restart' when piscina replaced a thread that died (its state is gone). */
@@ -80,7 +78,6 @@ export class SerialWorker<M extends { type: string }, R extends Record<M['type']
       // 'disabled': the thread's event loop stays free between tasks (pg sockets, timers).
       atomics: 'disabled',
       workerData: { ...workerData, log: workerLog(this.name) },
-      ...(this.opts.resourceLimits ? { resourceLimits: this.opts.resourceLimits } : {}),
     })
     pool.on('error', (err: Error) => log.error('thread error', { worker: this.name, error: err }))
     pool.on('workerDestroy', () => {

@@ -13,18 +13,6 @@ export interface Workers {
   all: (ActorWorker | WriterWorker)[]
 }
 
-/**
- * Each worker thread's V8 heap bounds (MB). Node 24+ lets a young generation grow to 64 MB per
- * thread on a large machine (semi-space 32 MB; Node 20: 16 MB), and the old generation grows
- * more eagerly under the default limit of several GB: the supervisor's peak RSS rose from
- * ~260 MB (Node 20) to ~410 MB. 48 MB of young generation (= semi-space 16 MB, V8 sizes it at
- * 3 semi-spaces) and a 1 GB old generation brought it to ~250 MB at no cost in events/s (bench/ab.ts A/B
- * runs of `--max-semi-space-size=16 --max-old-space-size=1024`, bench/README.md). A thread past
- * 1 GB of live heap dies and is replaced like a crashed one (its partitions are claimed again).
- * The main thread gets the same bounds from the node flags in SUPERVISOR_NODE_FLAGS.
- */
-export const WORKER_HEAP = { maxYoungGenerationSizeMb: 48, maxOldGenerationSizeMb: 1024 }
-
 /** Starts the window actors (workers/window-actor.ts) and the writer (workers/writer.ts) with their workerData from the config. */
 export function startWorkers(config: SupervisorConfig): Workers {
   const rules = { windowMs: config.windowSeconds * 1000, latenessMs: config.latenessSeconds * 1000, futureMs: config.futureSeconds * 1000 }
@@ -41,7 +29,6 @@ export function startWorkers(config: SupervisorConfig): Workers {
       name: `actor-${index}`,
       filename: new URL('../../workers/window-actor.js', import.meta.url),
       workerData,
-      resourceLimits: WORKER_HEAP,
     })
   })
   const writerData: WriterData = {
@@ -55,7 +42,6 @@ export function startWorkers(config: SupervisorConfig): Workers {
     name: 'writer',
     filename: new URL('../../workers/writer.js', import.meta.url),
     workerData: writerData,
-    resourceLimits: WORKER_HEAP,
   })
   return { actors, writer, all: [...actors, writer] }
 }
