@@ -147,7 +147,9 @@ start() {
   # bash writes its own pid and then execs java under that same pid.
   rm -f "$PIDFILE"
   # shellcheck disable=SC2016,SC2086
-  nohup setsid bash -c 'echo $$ >"$0"; exec "$@"' "$PIDFILE" \
+  # The inner bash also closes every descriptor above 2 it inherited: a caller's lock (e.g.
+  # `flock FILE cmd` passes FILE as fd 3) would otherwise stay held for the broker's lifetime.
+  nohup setsid bash -c 'echo $$ >"$0"; for fd in /proc/$$/fd/*; do fd=${fd##*/}; ((fd > 2)) && eval "exec $fd>&-"; done; exec "$@"' "$PIDFILE" \
     "$JAVA" ${KAFKA_HEAP_OPTS:--Xmx512m -Xms512m} \
     -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
     -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true \

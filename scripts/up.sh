@@ -39,11 +39,14 @@ pids+=($!)
 node dist/producer.js --rate "$RATE" >>.run/producer.log 2>&1 &
 pids+=($!)
 
+url="http://${HTTP_HOST:-127.0.0.1}:${HTTP_PORT:-8501}"
+broker_log=.kafka/logs/server.log
+[[ -f $broker_log ]] || broker_log="(the broker that answered was not started from this checkout)"
 cat <<EOF
 tumbler is up (producer at $RATE events/s):
-  dashboard  http://127.0.0.1:8501/
-  metrics    http://127.0.0.1:8501/metrics
-  logs       .run/supervisor.log  .run/producer.log  .kafka/logs/server.log
+  dashboard  $url/
+  metrics    $url/metrics
+  logs       .run/supervisor.log  .run/producer.log  $broker_log
 Ctrl-C to stop the producer and supervisor.
 EOF
 

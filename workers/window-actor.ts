@@ -1,6 +1,6 @@
 import { workerData } from 'node:worker_threads'
 import { BatchReader } from '../src/shared/batch-codec.js'
-import { ActorTask, type ActorMessage, type ActorReplies, type PartitionFlush } from '../src/shared/protocol.js'
+import { ActorTask, type ActorMessage, type ActorReplies, type PartitionFlush, type TaskHandlers } from '../src/shared/protocol.js'
 import type { ActorData, WindowRules } from '../src/shared/worker-data.js'
 import { faultCounter } from '../src/shared/faults.js'
 import { PartitionState } from './partition-state.js'
@@ -18,52 +18,56 @@ const fault = faultCounter(data.faults, `actor${data.index}`, new Int32Array(dat
 reportThreadStats(`actor-${data.index}`)
 const partitions = new Map<number, PartitionState>()
 
-/** One task, answered with the reply its type has in ActorReplies (ADVANCE: 1 if the actor took the advance, 0 if not). */
-export default function handle<K extends ActorMessage['type']>(msg: ActorMessage & { type: K }): ActorReplies[K]
-export default function handle(msg: ActorMessage): ActorReplies[ActorMessage['type']] {
-  switch (msg.type) {
-    case ActorTask.ASSIGN:
-      partitions.set(
+/** One handler per task, each typed with its own reply (ActorReplies). */
+const handlers: TaskHandlers<ActorMessage, ActorReplies> = {
+  [ActorTask.ASSIGN]: (msg) => {
+    partitions.set(
+      msg.partition,
+      new PartitionState(
         msg.partition,
-        new PartitionState(
-          msg.partition,
-          msg.epoch,
-          Number(msg.nextOffset),
-          msg.maxEventMs,
-          msg.idleWatermarkMs,
-          rules,
-          zone,
-          data.rejectedPayloadMaxBytes,
-        ),
-      )
-      return null
-    case ActorTask.BATCH: {
-      fault('batch')
-      const state = partitions.get(msg.partition)
-      // A batch for an epoch this actor does not hold (queued before a release or a
-      // restart of this thread) is dropped; the supervisor re-reads it after reassigning.
-      if (!state || state.epoch !== msg.epoch) return 0
-      const reader = new BatchReader(msg.buffer)
-      while (reader.next()) state.add(reader)
-      return reader.count
+        msg.epoch,
+        Number(msg.nextOffset),
+        msg.maxEventMs,
+        msg.idleWatermarkMs,
+        rules,
+        zone,
+        data.rejectedPayloadMaxBytes,
+      ),
+    )
+    return null
+  },
+  [ActorTask.BATCH]: (msg) => {
+    fault('batch')
+    const state = partitions.get(msg.partition)
+    // A batch for an epoch this actor does not hold (queued before a release or a
+    // restart of this thread) is dropped; the supervisor re-reads it after reassigning.
+    if (!state || state.epoch !== msg.epoch) return 0
+    const reader = new BatchReader(msg.buffer)
+    while (reader.next()) state.add(reader)
+    return reader.count
+  },
+  [ActorTask.FLUSH]: () => {
+    const out: PartitionFlush[] = []
+    for (const state of partitions.values()) {
+      const f = state.flush()
+      if (f) out.push(f)
     }
-    case ActorTask.FLUSH: {
-      const out: PartitionFlush[] = []
-      for (const state of partitions.values()) {
-        const f = state.flush()
-        if (f) out.push(f)
-      }
-      return { partitions: out }
-    }
-    case ActorTask.ADVANCE: {
-      const state = partitions.get(msg.partition)
-      return state?.epoch === msg.epoch && state.advance(Number(msg.fromOffset), msg.idleWatermarkMs) ? 1 : 0
-    }
-    case ActorTask.RELEASE: {
-      const state = partitions.get(msg.partition)
-      partitions.delete(msg.partition)
-      const f = state?.flush()
-      return { partitions: f ? [f] : [] }
-    }
-  }
+    return { partitions: out }
+  },
+  [ActorTask.ADVANCE]: (msg) => {
+    const state = partitions.get(msg.partition)
+    return state?.epoch === msg.epoch && state.advance(Number(msg.fromOffset), msg.idleWatermarkMs) ? 1 : 0
+  },
+  [ActorTask.RELEASE]: (msg) => {
+    const state = partitions.get(msg.partition)
+    partitions.delete(msg.partition)
+    const f = state?.flush()
+    return { partitions: f ? [f] : [] }
+  },
+}
+
+/** One task, answered with the reply its type has in ActorReplies (piscina calls this for every task). */
+export default function handle<K extends ActorMessage['type']>(msg: Extract<ActorMessage, { type: K }>): ActorReplies[K] {
+  // TypeScript cannot correlate handlers[msg.type] with msg (a union); each handler is checked above.
+  return (handlers[msg.type] as (m: typeof msg) => ActorReplies[K])(msg)
 }

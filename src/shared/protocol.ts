@@ -175,6 +175,15 @@ export interface CommitTask {
   idle: IdlePartition[]
 }
 
+/**
+ * The receive side of a thread protocol: one handler per task type, each taking exactly that
+ * task and returning exactly its reply (`R[K]`), so a case that answers with another task's
+ * reply does not compile (workers/window-actor.ts).
+ */
+export type TaskHandlers<M extends { type: string }, R extends Record<M['type'], unknown>> = {
+  [K in M['type']]: (msg: Extract<M, { type: K }>) => R[K]
+}
+
 /** The writer's one task and its reply (see ActorReplies). */
 export type WriterMessage = CommitTask
 export interface WriterReplies {

@@ -5,7 +5,15 @@
 import t from 'tap'
 import { ActorClient, WriterClient, type ActorWorker, type WriterWorker } from '../../src/pipeline/clients.js'
 import type { SerialWorker } from '../../src/pipeline/serial-worker.js'
-import type { ActorMessage, ActorReplies, CommitResult, Flush, WriterMessage, WriterReplies } from '../../src/shared/protocol.js'
+import type {
+  ActorMessage,
+  ActorReplies,
+  CommitResult,
+  Flush,
+  TaskHandlers,
+  WriterMessage,
+  WriterReplies,
+} from '../../src/shared/protocol.js'
 
 /** Records every task and its transfer list; answers as a thread would. */
 function fakeWorker(reply: (task: { type: string }) => unknown) {
@@ -79,4 +87,12 @@ t.test('a wrong task or reply type does not compile', async (t) => {
     return [flush, records, commit, wrongReply]
   }
   t.type(checks, 'function')
+  // The receive side (workers/window-actor.ts): each handler must answer with its own task's reply.
+  const handlers: Pick<TaskHandlers<ActorMessage, ActorReplies>, 'batch' | 'flush'> = {
+    // @ts-expect-error -- BATCH answers with the records read, not a Flush
+    batch: () => ({ partitions: [] }),
+    // @ts-expect-error -- FLUSH answers with a Flush, not a count
+    flush: () => 0,
+  }
+  t.type(handlers, 'object')
 })
