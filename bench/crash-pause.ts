@@ -121,7 +121,7 @@ async function oneRun(runNo: number, topic: string, events: number, o: { actors:
     for (let k = 1; k <= o.crashes; k++) {
       const target = Math.floor((events * k) / (o.crashes + 1))
       await waitFor(async () => counted >= target, `${target} records counted`, 120_000, 10)
-      // The previous crash's thread must have lived 1 s, or crash() refuses (src/threads.ts).
+      // The previous crash's thread must have lived 1 s, or crash() refuses (src/pipeline/serial-worker.ts).
       const logIndex = sup.logs.length
       sup.proc.kill('SIGUSR2')
       sent.push({ atMs: Date.now(), atRecords: counted, logIndex })
