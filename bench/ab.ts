@@ -8,7 +8,8 @@ import { consumeLoaded } from './catch-up.js'
 import { createNamedTopic, deleteTopic } from '../test-support/broker.js'
 import { uniqueName } from '../test-support/names.js'
 import { ROOT } from '../test-support/paths.js'
-import { load, progress, type BenchBuild } from './lib.js'
+import type { Build } from '../test-support/supervisor-process.js'
+import { load, progress } from './lib.js'
 
 const options = {
   variants: {
@@ -27,8 +28,8 @@ const options = {
  * spaces, are node flags (passed before dist/supervisor.js, e.g. --max-semi-space-size=2) or
  * VAR=value environment entries (e.g. MALLOC_ARENA_MAX=2). Throws UsageError naming a bad item.
  */
-export function parseVariants(raw: string): Map<string, BenchBuild> {
-  const out = new Map<string, BenchBuild>()
+export function parseVariants(raw: string): Map<string, Build> {
+  const out = new Map<string, Build>()
   for (const item of raw
     .split(',')
     .map((s) => s.trim())
@@ -76,7 +77,6 @@ runMain(
     try {
       for (let round = 1; round <= o.rounds; round++) {
         for (const [variant, build] of variants) {
-          // consumeLoaded hands this object on to startSupervisor, which reads its nodeArgs and env.
           const r = await consumeLoaded(topic, truth, build)
           runs.push({
             variant,

@@ -49,9 +49,6 @@ export async function load(topic: string, partitions: number, events: number, st
   return truth
 }
 
-/** A Build with node flags (after BENCH_NODE_ARGS) and environment of its own, e.g. ['--max-semi-space-size=16'], { MALLOC_ARENA_MAX: '2' }. */
-export type BenchBuild = Build & { nodeArgs?: string[]; env?: Record<string, string> }
-
 export interface SupervisorRun {
   proc: ChildProcess
   exited: Promise<number | null>
@@ -66,9 +63,9 @@ export interface SupervisorRun {
  * RSS every 250 ms and keeping its log lines in memory. BENCH_NODE_ARGS: extra node flags, e.g.
  * "--cpu-prof --cpu-prof-dir=prof" to profile a scenario.
  */
-export function startSupervisor(env: Record<string, string>, build: BenchBuild = THIS_BUILD): SupervisorRun {
-  const nodeArgs = [...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), ...(build.nodeArgs ?? [])]
-  const { proc, exited } = spawnSupervisor({ ...build.env, ...env }, { build, nodeArgs })
+export function startSupervisor(env: Record<string, string>, build: Build = THIS_BUILD): SupervisorRun {
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)
+  const { proc, exited } = spawnSupervisor(env, { build, nodeArgs })
   const logs: string[] = []
   let peak = 0
   const readPeak = () => {

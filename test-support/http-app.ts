@@ -13,6 +13,7 @@ import { READY, type Health } from '../src/health.js'
 import type { HttpDeps, PartitionView, PipelineEvents, PipelineView } from '../src/http/deps.js'
 import { createHttp } from '../src/http/server.js'
 import type { CommitResult, CommittedRow } from '../src/shared/protocol.js'
+import { commitResult } from './commit-result.js'
 import { uniqueName } from './names.js'
 import { databaseFor } from './postgres.js'
 
@@ -70,22 +71,7 @@ export async function buildApp(
 
 /** A CommitResult as the writer returns it, touching these rows. */
 export function commitOf(rows: CommittedRow[], committedAtMs = Date.now()): CommitResult {
-  return {
-    committed: [],
-    fenced: [],
-    failed: [],
-    rows,
-    rejected: 0,
-    rejectedByReason: {},
-    counted: rows.length,
-    appendTimes: [],
-    advanced: [],
-    lowWatermarkMs: null,
-    closedWindows: [],
-    attempts: 1,
-    durationMs: 1,
-    committedAtMs,
-  }
+  return commitResult({ rows, counted: rows.length, durationMs: 1, committedAtMs })
 }
 
 /** Inserts category_sales rows: [window start ISO, category, total, count]. */

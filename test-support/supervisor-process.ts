@@ -15,6 +15,10 @@ export interface Build {
   root: string
   /** A command the supervisor runs under, e.g. ['taskset', '-c', '0'] (it must exec node, so the pid stays the supervisor's). */
   wrap?: string[]
+  /** Node flags of this variant, after the checkout's own (e.g. ['--max-semi-space-size=1']). */
+  nodeArgs?: string[]
+  /** Environment of this variant, under the caller's (e.g. { MALLOC_ARENA_MAX: '2' }). */
+  env?: Record<string, string>
 }
 export const THIS_BUILD: Build = { node: process.execPath, root: ROOT }
 
@@ -50,11 +54,15 @@ export function spawnSupervisor(
     build.node,
     ...supervisorNodeFlags(build.root),
   ]
-  const proc = spawn(command[0]!, [...command.slice(1), ...(opts.nodeArgs ?? []), path.join(build.root, 'dist/supervisor.js')], {
-    cwd: build.root,
-    env: { ...process.env, HTTP_PORT: '0', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', opts.stdout ?? 'ignore', 'pipe'],
-  })
+  const proc = spawn(
+    command[0]!,
+    [...command.slice(1), ...(build.nodeArgs ?? []), ...(opts.nodeArgs ?? []), path.join(build.root, 'dist/supervisor.js')],
+    {
+      cwd: build.root,
+      env: { ...process.env, HTTP_PORT: '0', LOG_LEVEL: 'info', ...build.env, ...env },
+      stdio: ['ignore', opts.stdout ?? 'ignore', 'pipe'],
+    },
+  )
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))))
   return { proc, exited }
 }

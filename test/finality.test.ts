@@ -2,6 +2,7 @@
 // Postgres: a partition with nothing to read stops holding windows open after
 // IDLE_PARTITION_SECONDS, its later records for final windows are late, closed rows never
 // change, and each closing transaction sends one NOTIFY.
+import { setInterval as every } from 'node:timers/promises'
 import pg from 'pg'
 import t from 'tap'
 import { LATENESS_MS, makeDataset, WINDOW_MS } from '../test-support/dataset.js'
@@ -134,10 +135,10 @@ t.test('IDLE_PARTITION_SECONDS=0: nothing becomes final while a partition has no
   // Absence has to be watched for a while: three times the idle time that closed windows above.
   const until = Date.now() + 3 * IDLE_SECONDS * 1000
   const seen = new Set<string>()
-  while (Date.now() < until) {
+  for await (const _ of every(250)) {
     const s = await finalityState(db.url, topic)
     seen.add(`low watermark ${s.lowWatermarkMs}, ${s.closedRows} final rows`)
-    await new Promise((r) => setTimeout(r, 250))
+    if (Date.now() >= until) break
   }
   t.same([...seen], ['low watermark null, 0 final rows'], `for ${3 * IDLE_SECONDS} s after catching up: no low watermark, no final row`)
   t.same(

@@ -270,13 +270,16 @@ t.test('GET / serves the page and its files from the repo and the uPlot package'
   t.equal((await app.inject('/helpers.ts')).statusCode, 404)
 })
 
-/** Fails instead of hanging when a promise does not settle in time. */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms))),
-  ]).finally(() => clearTimeout(timer))
+/** Fails instead of hanging when a promise does not settle in time (waitFor's deadline on its outcome). */
+async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let outcome: { ok: true; value: T } | { ok: false; error: unknown } | undefined
+  p.then(
+    (value) => (outcome = { ok: true, value }),
+    (error: unknown) => (outcome = { ok: false, error }),
+  )
+  const settled = await waitFor(() => outcome, what, ms, 5)
+  if (!settled.ok) throw settled.error
+  return settled.value
 }
 
 /** Opens /ws with injectWS and collects its messages from the first one on. */

@@ -1,6 +1,7 @@
 // /metrics of a real supervisor against what it was fed: counts by reason equal the dataset's
 // ground truth, positions equal the partitions' ends, and no counter ever goes back, also
 // when a worker thread dies and is replaced.
+import { setInterval as every } from 'node:timers/promises'
 import t from 'tap'
 import { makeDataset } from '../test-support/dataset.js'
 import { createTopic, produce } from '../test-support/broker.js'
@@ -18,7 +19,9 @@ function recorder(port: number, everyMs = 200) {
   let counterNames = new Set<string>()
   let stopped = false
   const loop = (async () => {
-    while (!stopped) {
+    // A scraper, as Prometheus is: one scrape per tick until stopped.
+    for await (const _ of every(everyMs)) {
+      if (stopped) break
       try {
         const text = await scrape(port)
         for (const [name, type] of types(text)) if (type === 'counter' || type === 'histogram') counterNames.add(name)
@@ -26,7 +29,6 @@ function recorder(port: number, everyMs = 200) {
       } catch {
         // the supervisor may be between start and listen
       }
-      await new Promise((r) => setTimeout(r, everyMs))
     }
   })()
   return {

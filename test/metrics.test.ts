@@ -9,6 +9,7 @@ import { bindMetricSources, metrics, registry, type PartitionSample } from '../s
 import { threadSampler } from '../src/shared/thread-stats.js'
 import { WeightedHistogram } from '../src/metrics/weighted-histogram.js'
 import { parseMetrics, promtoolCheckMetrics, types, value } from '../test-support/prom-text.js'
+import { waitFor } from '../test-support/wait.js'
 
 t.test('OffsetClock: lag seconds from when the high watermark passed the committed offset', async (t) => {
   const c = new OffsetClock()
@@ -65,12 +66,19 @@ t.test('WeightedHistogram: n observations at once, rendered as a Prometheus hist
 
 t.test('threadSampler: busy time grows, heap is this isolate', async (t) => {
   const sample = threadSampler('main')
-  await new Promise((r) => setTimeout(r, 30)) // the delay monitor measures from its first tick
   const a = sample()
   const end = Date.now() + 30
   while (Date.now() < end); // keep the loop busy
-  await new Promise((r) => setTimeout(r, 20))
-  const b = sample()
+  // The monitor's next tick runs late by the block and records it; until then a sample shows no delay.
+  const b = await waitFor(
+    () => {
+      const s = sample()
+      return s.lagMaxMs > 0 ? s : null
+    },
+    'the delay monitor to tick after the block',
+    5_000,
+    5,
+  )
   t.equal(b.thread, 'main')
   t.ok(b.busyMs - a.busyMs >= 25, `busy time counts a 30 ms block (${(b.busyMs - a.busyMs).toFixed(1)} ms)`)
   t.ok(b.lagMaxMs >= 15, `the block shows as event-loop delay (${b.lagMaxMs.toFixed(1)} ms)`)

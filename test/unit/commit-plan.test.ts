@@ -8,6 +8,7 @@ import t from 'tap'
 import { fenceReason, type ProgressRow } from '../../src/shared/progress.js'
 import type { CommitResult, PartitionFlush, RejectedRecord, WindowDelta } from '../../src/shared/protocol.js'
 import { chainFlushes, mergeCommitted, partitionsToLock, planCommit, type Committed } from '../../workers/commit-plan.js'
+import { commitResult } from '../../test-support/commit-result.js'
 
 const W0 = Date.UTC(2026, 0, 1, 12, 0, 0)
 const MIN = 60_000
@@ -184,20 +185,8 @@ t.test('planCommit: nothing accepted, or nothing to do', async (t) => {
 })
 
 t.test('mergeCommitted: the isolated transactions as one result', async (t) => {
-  const part = (p: number, o: Partial<Committed>): Committed => ({
-    committed: [{ partition: p, epoch: '1', nextOffset: '9', maxEventMs: null }],
-    fenced: [],
-    failed: [],
-    rows: [],
-    rejected: 0,
-    rejectedByReason: {},
-    counted: 0,
-    appendTimes: [],
-    advanced: [],
-    lowWatermarkMs: null,
-    closedWindows: [],
-    ...o,
-  })
+  const part = (p: number, o: Partial<Committed>): Committed =>
+    commitResult({ committed: [{ partition: p, epoch: '1', nextOffset: '9', maxEventMs: null }], ...o })
   const failed: CommitResult['failed'] = [
     { partition: 9, epoch: '1', fromOffset: '0', sqlstate: '22003', message: 'numeric field overflow' },
   ]

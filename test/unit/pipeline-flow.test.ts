@@ -10,6 +10,7 @@ import { Pipeline, type ConsumerControl } from '../../src/pipeline/coordinator.j
 import { BatchReader, type RawRecord } from '../../src/shared/batch-codec.js'
 import type { CommitTask, IdlePartition, PartitionFlush } from '../../src/shared/protocol.js'
 import { ActorClient, WriterClient, type ActorWorker, type WriterWorker } from '../../src/pipeline/clients.js'
+import { commitResult } from '../../test-support/commit-result.js'
 
 /** An actor that remembers what it was given and flushes it as one range; a writer that commits every flush. Stands in for a SerialWorker under the typed clients. */
 class FakeThread extends EventEmitter {
@@ -67,22 +68,7 @@ class FakeThread extends EventEmitter {
             message: 'numeric field overflow',
           },
         ]
-        return {
-          committed: [],
-          fenced: [],
-          failed,
-          rows: [],
-          rejected: 0,
-          rejectedByReason: {},
-          counted: 0,
-          appendTimes: [],
-          advanced: [],
-          lowWatermarkMs: null,
-          closedWindows: [],
-          attempts: 1,
-          durationMs: 0,
-          committedAtMs: 0,
-        } as T
+        return commitResult({ failed }) as T
       }
       const committed = last ? [{ partition: 0, epoch: last.epoch, nextOffset: last.nextOffset, maxEventMs: null }] : []
       // Every idle partition is raised to 12:00 from where it stands.
@@ -92,22 +78,7 @@ class FakeThread extends EventEmitter {
         fromOffset: i.offset,
         idleWatermarkMs: ADVANCED_TO,
       }))
-      return {
-        committed,
-        fenced: [],
-        failed: [],
-        rows: [],
-        rejected: 0,
-        rejectedByReason: {},
-        counted: 0,
-        appendTimes: [],
-        advanced,
-        lowWatermarkMs: null,
-        closedWindows: [],
-        attempts: 1,
-        durationMs: 0,
-        committedAtMs: 0,
-      } as T
+      return commitResult({ committed, advanced }) as T
     }
     return null as T
   }
