@@ -98,6 +98,12 @@ t.test('GET /api/windows: a bad query is a 400 that says what is wrong', async (
     [{ category: 'x'.repeat(51) }, /category must NOT have more than 50 characters/],
     [{ category: '' }, /category must NOT have fewer than 1 characters/],
     [{ cursor: 'bm90IGEgY3Vyc29y' }, /cursor is not one this API returned/],
+    // Forged cursors Postgres would refuse (a NUL in the category, year +275760): a bad request, not a database outage.
+    [{ cursor: Buffer.from(JSON.stringify(['2026-01-01', '\u0000'])).toString('base64url') }, /cursor is not one this API returned/],
+    [
+      { cursor: Buffer.from(JSON.stringify(['+275760-09-13T00:00:00.000Z', 'x'])).toString('base64url') },
+      /cursor is not one this API returned/,
+    ],
     [{ catgory: 'Books' }, /unknown query parameter 'catgory'/],
     [{ final: 'yes' }, /final must be boolean/],
     // What Postgres would refuse (not a database outage, so not a 503).

@@ -58,11 +58,18 @@ interface Cursor {
 
 const encodeCursor = (c: Cursor) => Buffer.from(JSON.stringify([c.windowStart, c.category])).toString('base64url')
 
+/** An instant Postgres' timestamptz takes (years 0001-9999); what it would refuse is a bad request, not a database outage. */
+const inPostgresYears = (iso: string): boolean => {
+  const year = new Date(iso).getUTCFullYear()
+  return year >= 1 && year <= 9999
+}
+
+/** The cursor's [window start, category], or null if it is not one this API could have returned (also checked as from/to and category are). */
 function decodeCursor(raw: string): Cursor | null {
   try {
     const v: unknown = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8'))
-    if (!Array.isArray(v) || v.length !== 2 || typeof v[0] !== 'string' || typeof v[1] !== 'string' || Number.isNaN(Date.parse(v[0])))
-      return null
+    if (!Array.isArray(v) || v.length !== 2 || typeof v[0] !== 'string' || typeof v[1] !== 'string') return null
+    if (!inPostgresYears(v[0]) || v[1].includes('\u0000')) return null
     return { windowStart: v[0], category: v[1] }
   } catch {
     return null
@@ -90,8 +97,7 @@ export async function apiPlugin(app: FastifyInstance, deps: HttpDeps): Promise<v
         ['from', q.from],
         ['to', q.to],
       ] as const) {
-        const year = v === undefined ? 2000 : new Date(v).getUTCFullYear()
-        if (!(year >= 1 && year <= 9999)) return badRequest(reply, `${name} must be an instant in the years 0001-9999`)
+        if (v !== undefined && !inPostgresYears(v)) return badRequest(reply, `${name} must be an instant in the years 0001-9999`)
       }
       if (q.from && q.to && Date.parse(q.from) >= Date.parse(q.to)) return badRequest(reply, 'from must be before to')
       const cursor = q.cursor === undefined ? null : decodeCursor(q.cursor)
