@@ -2,6 +2,7 @@ import os from 'node:os'
 import { bool, int, list, oneOf, text, UsageError, type Option, type Values } from './cli.js'
 import { parseZone } from './shared/time-zone.js'
 import { parseFaults } from './shared/faults.js'
+import type { FetchMode } from './shared/actor-fetch.js'
 
 /** host:port, port 1..65535 (an IPv6 host in brackets). */
 const brokers = (raw: string): string[] =>
@@ -210,6 +211,13 @@ export const supervisorOptions = {
     default: 'UTC',
     parse: (raw: string) => parseZone(raw.trim()).name,
     help: 'zone of a timestamp written without one: an IANA name (Europe/Paris) or a fixed offset (+05:30)',
+  }),
+  kafkaFetch: opt<FetchMode>({
+    env: 'KAFKA_FETCH',
+    flag: 'kafka-fetch',
+    default: 'supervisor',
+    parse: oneOf(['supervisor', 'actors']) as (raw: string) => FetchMode,
+    help: 'where records are fetched and decoded: supervisor (kafkajs on the main thread) or actors (each actor fetches its partitions itself, with @platformatic/kafka)',
   }),
   actors: opt({ env: 'ACTORS', flag: 'actors', default: os.availableParallelism(), parse: int(1, 256), help: 'window actor threads' }),
   flushMs: opt({

@@ -16,6 +16,8 @@ import { startRejectedRetention } from './postgres/rejected-retention.js'
 import { ensureDatabase, migrate } from './postgres/schema.js'
 import { hasSignalFault, warnIfAsked } from './shared/faults.js'
 import { configureLog, log, redactUrl } from './shared/log.js'
+import { BroadcastChannel } from 'node:worker_threads'
+import { FETCH_REPORT_CHANNEL, type FetchReport } from './shared/actor-fetch.js'
 
 // The stream processor's main thread: wires config, schema, threads, the Kafka consumer, the
 // pipeline, metrics and HTTP together, and stops them in order. CPU work (parsing, validation,
@@ -36,6 +38,7 @@ async function main(config: SupervisorConfig): Promise<void> {
     brokers: config.kafkaBrokers,
     database: redactUrl(config.databaseUrl),
     actors: config.actors,
+    fetch: config.kafkaFetch,
   })
 
   // First: a bad TLS/SASL setting is a usage error, found before anything is touched.
@@ -51,6 +54,9 @@ async function main(config: SupervisorConfig): Promise<void> {
     intervalMs: config.rejectedRetentionIntervalSeconds * 1000,
   })
   const workers = startWorkers(config)
+  // KAFKA_FETCH=actors: the kafkajs consumer only holds the group membership (every assigned
+  // partition paused in it) and commits offsets for lag tools; the actors fetch (workers/fetch-loop.ts).
+  const fetchInActors = config.kafkaFetch === 'actors'
 
   // High watermarks feed the lag metrics and the idle watch: eachBatch tells them for free, the
   // topic watch's poll for partitions that get no batches, with the topic's partition count.
@@ -76,6 +82,7 @@ async function main(config: SupervisorConfig): Promise<void> {
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: Math.max(1, config.topicPartitions),
       eachBatch: async ({ batch, resolveOffset, heartbeat, isStale }) => {
+        if (fetchInActors) return // a batch fetched before the join's pause (below): the actors read it themselves
         sawHighWatermark(batch.partition, batch.highWatermark)
         // fetchedOffset: where kafkajs fetched from (its Batch has it; its types do not).
         const last = await pipeline.dispatch(batch.partition, batch.messages, isStale, (batch as { fetchedOffset?: string }).fetchedOffset)
@@ -102,12 +109,29 @@ async function main(config: SupervisorConfig): Promise<void> {
       maxInFlightRecords: config.maxInFlightRecords,
       maxInFlightBytes: config.maxInFlightBytes,
       idleMs: config.idlePartitionSeconds * 1000,
+      fetchInActors,
     },
     db,
     workers.actors.map((a) => new ActorClient(a)),
     new WriterClient(workers.writer),
-    { ...consumer.control, lowOffsets: () => watch.lowOffsets() },
+    fetchInActors
+      ? {
+          seek: () => {},
+          pause: () => {},
+          resume: () => {},
+          commitOffsets: consumer.control.commitOffsets,
+          lowOffsets: () => watch.lowOffsets(),
+        }
+      : { ...consumer.control, lowOffsets: () => watch.lowOffsets() },
   )
+  const fetchReports = fetchInActors ? new BroadcastChannel(FETCH_REPORT_CHANNEL) : null
+  fetchReports?.unref()
+  if (fetchReports)
+    fetchReports.onmessage = (event) => {
+      const report = (event as { data: FetchReport }).data
+      for (const p of report.partitions) sawHighWatermark(p.partition, p.highWatermark)
+      pipeline.fetched(report)
+    }
   const telemetry = instrumentSupervisor({
     topic,
     latenessMs: config.latenessSeconds * 1000,
@@ -122,7 +146,10 @@ async function main(config: SupervisorConfig): Promise<void> {
   let postgresError: string | null = null
   let stopping = false
   if (hasSignalFault(config.faults)) crashOnSignal(workers, () => stopping)
-  consumer.on('join', (partitions) => pipeline.onAssignment(partitions))
+  consumer.on('join', (partitions) => {
+    if (fetchInActors) for (const p of partitions) consumer.control.pause(p)
+    pipeline.onAssignment(partitions)
+  })
   // Flush before a rebalance takes partitions away; the new owner's claim waits for the commit.
   consumer.on('rebalancing', () => pipeline.flushAll())
   consumer.on('fatal', (err) => {
@@ -182,6 +209,7 @@ async function main(config: SupervisorConfig): Promise<void> {
       telemetry.close()
       await http.close()
       await watch.close()
+      fetchReports?.close()
       await db.end()
       log.info('drain steps', { stopMs: t1 - t0, drainMs: t2 - t1, disconnectMs: t3 - t2, closeMs: Date.now() - t3 })
       log.info('stopped', { stats: pipeline.stats })

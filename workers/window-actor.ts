@@ -3,13 +3,15 @@ import { BatchReader } from '../src/shared/batch-codec.js'
 import { ActorTask, type ActorMessage, type ActorReplies, type PartitionFlush, type TaskHandlers } from '../src/shared/protocol.js'
 import type { ActorData, WindowRules } from '../src/shared/worker-data.js'
 import { faultCounter } from '../src/shared/faults.js'
+import { FetchLoop } from './fetch-loop.js'
 import { PartitionState } from './partition-state.js'
 import { reportThreadStats } from '../src/shared/thread-stats.js'
 import { parseZone } from '../src/shared/time-zone.js'
 
 // A window actor: owns the window state of the partitions the supervisor assigned to it.
 // It runs alone in its own single-thread piscina pool, so its tasks arrive in order and
-// the state below is never shared.
+// the state below is never shared. Its records come as BATCHes from the supervisor, or, with
+// KAFKA_FETCH=actors, from its own fetch loop (fetch-loop.ts) on the partitions it is assigned.
 
 const data = workerData as ActorData
 const rules: WindowRules = { windowMs: data.windowMs, latenessMs: data.latenessMs, futureMs: data.futureMs }
@@ -17,23 +19,23 @@ const zone = parseZone(data.timestampDefaultZone)
 const fault = faultCounter(data.faults, `actor${data.index}`, new Int32Array(data.faultFired))
 reportThreadStats(`actor-${data.index}`)
 const partitions = new Map<number, PartitionState>()
+const fetcher = data.fetch ? new FetchLoop(data.fetch, data.index, fault) : null
 
 /** One handler per task, each typed with its own reply (ActorReplies). */
 const handlers: TaskHandlers<ActorMessage, ActorReplies> = {
   [ActorTask.ASSIGN]: (msg) => {
-    partitions.set(
+    const state = new PartitionState(
       msg.partition,
-      new PartitionState(
-        msg.partition,
-        msg.epoch,
-        Number(msg.nextOffset),
-        msg.maxEventMs,
-        msg.idleWatermarkMs,
-        rules,
-        zone,
-        data.rejectedPayloadMaxBytes,
-      ),
+      msg.epoch,
+      Number(msg.nextOffset),
+      msg.maxEventMs,
+      msg.idleWatermarkMs,
+      rules,
+      zone,
+      data.rejectedPayloadMaxBytes,
     )
+    partitions.set(msg.partition, state)
+    fetcher?.assign(msg.partition, msg.epoch, msg.nextOffset, state)
     return null
   },
   [ActorTask.BATCH]: (msg) => {
@@ -61,8 +63,13 @@ const handlers: TaskHandlers<ActorMessage, ActorReplies> = {
   [ActorTask.RELEASE]: (msg) => {
     const state = partitions.get(msg.partition)
     partitions.delete(msg.partition)
+    fetcher?.release(msg.partition)
     const f = state?.flush()
     return { partitions: f ? [f] : [] }
+  },
+  [ActorTask.COMMITTED]: (msg) => {
+    for (const o of msg.offsets) fetcher?.committed(o.partition, o.epoch, o.nextOffset)
+    return null
   },
 }
 

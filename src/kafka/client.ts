@@ -3,6 +3,8 @@ import { Kafka, logLevel, type Consumer, type KafkaConfig, type LogEntry, type S
 import { UsageError } from '../cli.js'
 import type { KafkaSettings } from '../config.js'
 import { log } from '../shared/log.js'
+import type { ActorFetchSettings } from '../shared/actor-fetch.js'
+import type { InFlightLimits } from '../shared/in-flight.js'
 
 // kafkajs wiring shared by the supervisor, the producer and the tests' helpers.
 
@@ -35,6 +37,28 @@ export function securityConfig(k: KafkaSettings): Pick<KafkaConfig, 'ssl' | 'sas
     throw new UsageError('invalid KAFKA_SASL_MECHANISM: needs KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD')
   const sasl = { mechanism: k.kafkaSaslMechanism, username: k.kafkaSaslUsername, password: k.kafkaSaslPassword } as SASLOptions
   return { ssl, sasl }
+}
+
+/**
+ * An actor's Kafka settings for KAFKA_FETCH=actors (workers/fetch-loop.ts): the same brokers,
+ * TLS and SASL as the supervisor's kafkajs client, in @platformatic/kafka's terms, and the
+ * same fetch sizes (CONSUMER_FETCH). Throws UsageError as securityConfig does.
+ */
+export function actorFetchSettings(settings: KafkaSettings, clientId: string, limits: InFlightLimits): ActorFetchSettings {
+  const { ssl, sasl } = securityConfig(settings)
+  const tls = ssl === true ? true : ssl ? { ca: ssl.ca as string[] | undefined, cert: ssl.cert as string, key: ssl.key as string } : undefined
+  const plain = sasl as { mechanism: string; username: string; password: string } | undefined
+  return {
+    brokers: settings.kafkaBrokers,
+    topic: settings.kafkaTopic,
+    clientId,
+    ...(tls && { tls }),
+    ...(plain && { sasl: { ...plain, mechanism: plain.mechanism.toUpperCase() as 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512' } }),
+    maxBytes: CONSUMER_FETCH.maxBytes,
+    maxBytesPerPartition: CONSUMER_FETCH.maxBytesPerPartition,
+    maxWaitMs: CONSUMER_FETCH.maxWaitTimeInMs,
+    limits,
+  }
 }
 
 /**

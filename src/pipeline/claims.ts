@@ -5,7 +5,7 @@ import { retry } from '../shared/retry.js'
 import type { ActorClient } from './clients.js'
 import type { ConsumerControl } from './consumer-control.js'
 import { IdleWatch } from './idle-watch.js'
-import { InFlight, type InFlightLimits } from './in-flight.js'
+import { InFlight, type InFlightLimits } from '../shared/in-flight.js'
 import type { Part, PartitionTable } from './partition-table.js'
 
 // The claim (docs/architecture.md, "The commit protocol", step 1): every recovery — a group

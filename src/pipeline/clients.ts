@@ -7,6 +7,7 @@ import {
   type AssignTask,
   type CommitResult,
   type CommitTask,
+  type CommittedTask,
   type Flush,
   type WriterMessage,
   type WriterReplies,
@@ -44,6 +45,11 @@ export class ActorClient {
   /** RELEASE: the partition's final flush, then its state is dropped. */
   release(partition: number): Promise<Flush> {
     return this.thread.run({ type: ActorTask.RELEASE, partition })
+  }
+
+  /** COMMITTED (KAFKA_FETCH=actors): Postgres holds these partitions up to their next offsets; the actor fetches on. */
+  committed(offsets: CommittedTask['offsets']): Promise<null> {
+    return this.thread.run({ type: ActorTask.COMMITTED, offsets })
   }
 
   /** ADVANCE: a committed idle advance; resolves to 1 if the actor took it, 0 if not. */

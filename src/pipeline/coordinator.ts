@@ -1,13 +1,15 @@
 import { EventEmitter } from 'node:events'
 import type pg from 'pg'
-import { encodeBatch, type RawRecord } from '../shared/batch-codec.js'
+import type { RawRecord } from '../shared/batch-codec.js'
 import { log } from '../shared/log.js'
-import type { CommitResult, PartitionFailure } from '../shared/protocol.js'
+import type { CommitResult, CommittedTask, PartitionFailure } from '../shared/protocol.js'
+import type { FetchReport } from '../shared/actor-fetch.js'
 import { claim } from './claims.js'
-import { fetchStartOk, firstBatchOk, POSITION_WATCHDOG_MS, reassertPositions } from './fetch-position.js'
+import { POSITION_WATCHDOG_MS, reassertPositions } from './fetch-position.js'
+import { Intake } from './intake.js'
 import type { ActorClient, WriterClient } from './clients.js'
 import type { ConsumerControl } from './consumer-control.js'
-import type { PipelineEvents } from './events.js'
+import type { PipelineEvents, PipelineStats } from './events.js'
 import { GroupCommit } from './group-commit.js'
 import { PartitionTable, type Part, type PartitionView } from './partition-table.js'
 
@@ -33,15 +35,11 @@ export interface PipelineOptions {
   maxInFlightBytes?: number
   /** IDLE_PARTITION_SECONDS in ms: how long a partition has nothing to read before its watermark may be advanced; 0 (default) = never. */
   idleMs?: number
+  /** KAFKA_FETCH=actors: the actors fetch their partitions themselves and send FetchReports (fetched()); no dispatch(). */
+  fetchInActors?: boolean
 }
 
-export interface PipelineStats {
-  consumed: number
-  dispatchedBatches: number
-  commits: number
-  fencedPartitions: number
-  claims: number
-}
+export type { PipelineStats } from './events.js'
 
 export type { PipelineEvents } from './events.js'
 
@@ -49,6 +47,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   private readonly parts = new PartitionTable()
   private assigned = new Set<number>()
   private readonly commits: GroupCommit
+  private readonly intake: Intake
   private timer: NodeJS.Timeout | null = null
   private readonly watchdog: NodeJS.Timeout
   private stopping = false
@@ -71,6 +70,20 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       committed: (result) => this.onCommitted(result),
       lost: () => this.resync([...this.parts.keys()], 'commit lost'),
       flushFailed: (actor, err) => this.resync(this.parts.partitionsOf(actor), `flush failed: ${err.message}`),
+    })
+    this.intake = new Intake({
+      parts: this.parts,
+      actors,
+      consumer,
+      commits: this.commits,
+      stats: this.stats,
+      stopping: () => this.stopping,
+      setPaused: (part, paused) => this.setPaused(part, paused),
+      showPaused: (part, paused) => {
+        part.paused = paused
+        this.emit('paused', part.partition, paused)
+      },
+      resync: (partitions, why) => this.resync(partitions, why),
     })
     actors.forEach((a, i) => a.thread.on('restart', () => this.resync(this.parts.partitionsOf(i), `actor ${i} restarted`)))
     writer.thread.on('restart', () => this.resync([...this.parts.keys()], 'writer restarted'))
@@ -169,47 +182,14 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     this.claim(still)
   }
 
-  /**
-   * Hands a fetched batch to its partition's actor. Returns the offset to resolve in the
-   * consumer (everything up to it is with the actor), or null to resolve nothing.
-   */
-  async dispatch(partition: number, messages: RawRecord[], isStale: () => boolean, fetchedOffset?: string): Promise<string | null> {
-    const part = this.parts.get(partition)
-    if (!part || this.stopping) return null
-    // Not yet claimed: dropped unresolved; the claim seeks and resumes the partition. Failed: stays in Kafka.
-    if (part.state !== 'active' || part.failure || isStale() || this.stopping) return null
-    part.lastBatchMs = Date.now()
-    if (fetchedOffset !== undefined) {
-      const current = () => this.parts.get(partition) === part && part.state === 'active' && !isStale() && !this.stopping
-      if (!(await fetchStartOk(part, fetchedOffset, this.consumer, current))) return null
-    }
-    let first = 0
-    while (first < messages.length && BigInt(messages[first]!.offset) < part.flow.dispatched) first++
-    if (first === messages.length) return messages.length ? messages[messages.length - 1]!.offset : null
-    let records = first === 0 ? messages : messages.slice(first)
-    if (!firstBatchOk(part, records[0]!.offset, this.consumer)) return null
-    // Hand over only what fits under the in-flight bounds (InFlight.fit).
-    const fit = part.flow.fit(records)
-    if (fit === 0) {
-      this.setPaused(part, true)
-      return first > 0 ? messages[first - 1]!.offset : null
-    }
-    if (fit < records.length) records = records.slice(0, fit)
-    const buffer = encodeBatch(records)
-    // Read before batch(): transferring the buffer to an idle actor detaches it (byteLength 0).
-    const bytes = buffer.byteLength
-    const generation = part.generation
-    this.actors[part.actor]!.batch(partition, part.epoch, buffer).catch((err: Error) => {
-      if (this.parts.get(partition)?.generation === generation) this.resync([partition], `batch failed: ${err.message}`)
-    })
-    const last = records[records.length - 1]!.offset
-    const atBound = part.flow.dispatch(BigInt(last) + 1n, bytes)
-    part.idle.busy(Date.now())
-    this.stats.consumed += records.length
-    this.stats.dispatchedBatches++
-    this.commits.dispatched(part.actor, records.length, bytes)
-    if (atBound) this.setPaused(part, true)
-    return last
+  /** KAFKA_FETCH=supervisor: hands a batch kafkajs fetched to its partition's actor (Intake.dispatch). */
+  dispatch(partition: number, messages: RawRecord[], isStale: () => boolean, fetchedOffset?: string): Promise<string | null> {
+    return this.intake.dispatch(partition, messages, isStale, fetchedOffset)
+  }
+
+  /** KAFKA_FETCH=actors: an actor counted a fetch (Intake.fetched). */
+  fetched(report: FetchReport): void {
+    this.intake.fetched(report)
   }
 
   private setPaused(part: Part, paused: boolean): void {
@@ -228,14 +208,24 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   private onCommitted(result: CommitResult): void {
     this.stats.commits++
     const offsets: { partition: number; offset: string }[] = []
+    const byActor = this.actors.map((): CommittedTask['offsets'] => [])
     for (const c of result.committed) {
       const part = this.parts.get(c.partition)
       if (!part || part.epoch !== c.epoch) continue
       const mayResume = part.flow.commit(BigInt(c.nextOffset))
       part.idle.busy(Date.now())
       offsets.push({ partition: c.partition, offset: c.nextOffset })
-      if (part.paused && mayResume) this.setPaused(part, false)
+      byActor[part.actor]!.push({ partition: c.partition, epoch: c.epoch, nextOffset: c.nextOffset })
+      if (part.paused && mayResume && !this.opts.fetchInActors) this.setPaused(part, false)
     }
+    // An actor that fetches for itself opens its in-flight bounds with the committed offsets.
+    if (this.opts.fetchInActors)
+      byActor.forEach((committed, i) => {
+        if (committed.length)
+          this.actors[i]!.committed(committed).catch((err: Error) =>
+            this.resync(this.parts.partitionsOf(i), `committed failed: ${err.message}`),
+          )
+      })
     // Every refusal counts (as in tumbler_fenced_partitions_total); only a partition still
     // held under the refused epoch needs claiming again (a released one is someone else's).
     if (result.fenced.length) {
@@ -282,6 +272,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
 
   /** Stops taking batches, flushes every actor and waits until the writer committed it all. */
   async drain(): Promise<void> {
+    // Actors that fetch for themselves stop fetching once their partitions are released (final flush each).
+    if (this.opts.fetchInActors) for (const p of [...this.parts.keys()]) this.release(p)
     this.stopping = true
     if (this.timer) clearInterval(this.timer)
     await this.commits.drain()

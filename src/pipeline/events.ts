@@ -7,3 +7,12 @@ export interface PipelineEvents {
   /** A partition was paused (true) or resumed (false) for flow control. */
   paused: [partition: number, paused: boolean]
 }
+
+/** The coordinator's running counters since the process started. */
+export interface PipelineStats {
+  consumed: number
+  dispatchedBatches: number
+  commits: number
+  fencedPartitions: number
+  claims: number
+}

@@ -1,6 +1,6 @@
 import type { IdlePartition, PartitionFailure } from '../shared/protocol.js'
 import type { IdleWatch } from './idle-watch.js'
-import type { InFlight } from './in-flight.js'
+import type { InFlight } from '../shared/in-flight.js'
 
 // The partitions this process owns, as the coordinator tracks them, and the views of them
 // that the HTTP API, the metrics and the writer's idle advances read.

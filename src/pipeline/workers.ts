@@ -4,6 +4,7 @@ import type { ActorMessage, ActorReplies, WriterMessage, WriterReplies } from '.
 import type { ActorWorker, WriterWorker } from './clients.js'
 import type { ActorData, WriterData } from '../shared/worker-data.js'
 import { SerialWorker } from './serial-worker.js'
+import { actorFetchSettings } from '../kafka/client.js'
 
 /** The supervisor's worker threads: ACTORS window actors and one writer. */
 export interface Workers {
@@ -16,6 +17,7 @@ export interface Workers {
 /** Starts the window actors (workers/window-actor.ts) and the writer (workers/writer.ts) with their workerData from the config. */
 export function startWorkers(config: SupervisorConfig): Workers {
   const rules = { windowMs: config.windowSeconds * 1000, latenessMs: config.latenessSeconds * 1000, futureMs: config.futureSeconds * 1000 }
+  const limits = { maxRecords: config.maxInFlightRecords, maxBytes: config.maxInFlightBytes }
   const actors = Array.from({ length: config.actors }, (_, index) => {
     const workerData: ActorData = {
       ...rules,
@@ -24,6 +26,7 @@ export function startWorkers(config: SupervisorConfig): Workers {
       rejectedPayloadMaxBytes: config.rejectedPayloadMaxBytes,
       faultFired: new SharedArrayBuffer(4),
       timestampDefaultZone: config.timestampDefaultZone,
+      ...(config.kafkaFetch === 'actors' && { fetch: actorFetchSettings(config, `tumbler-${process.pid}-actor-${index}`, limits) }),
     }
     return new SerialWorker<ActorMessage, ActorReplies>({
       name: `actor-${index}`,

@@ -13,6 +13,7 @@ export const ActorTask = {
   FLUSH: 'flush',
   RELEASE: 'release',
   ADVANCE: 'advance',
+  COMMITTED: 'committed',
 } as const
 
 /** Tasks for the writer (main → writer). */
@@ -81,11 +82,20 @@ export interface AdvanceTask {
   idleWatermarkMs: number
 }
 
-export type ActorMessage = AssignTask | BatchTask | FlushTask | ReleaseTask | AdvanceTask
+/**
+ * KAFKA_FETCH=actors only: Postgres now holds these partitions up to `nextOffset` (a commit's
+ * result), so the actor's in-flight bounds open up and it fetches on (workers/fetch-loop.ts).
+ */
+export interface CommittedTask {
+  type: typeof ActorTask.COMMITTED
+  offsets: { partition: number; epoch: string; nextOffset: string }[]
+}
+
+export type ActorMessage = AssignTask | BatchTask | FlushTask | ReleaseTask | AdvanceTask | CommittedTask
 
 /**
  * The reply to each actor task, by task type: ASSIGN null; BATCH the records read; FLUSH and
- * RELEASE the Flush; ADVANCE 1 if the actor took the advance, 0 if not. Both sides are typed
+ * RELEASE the Flush; ADVANCE 1 if the actor took the advance, 0 if not; COMMITTED null. Both sides are typed
  * with it (SerialWorker on the main thread, the handler in workers/window-actor.ts).
  */
 export interface ActorReplies {
@@ -94,6 +104,7 @@ export interface ActorReplies {
   [ActorTask.FLUSH]: Flush
   [ActorTask.RELEASE]: Flush
   [ActorTask.ADVANCE]: number
+  [ActorTask.COMMITTED]: null
 }
 
 /** Sum and count for one (window, category) accumulated since the last flush. */

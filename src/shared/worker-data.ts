@@ -1,5 +1,7 @@
 // Each worker's workerData: what the supervisor passes a thread when it starts it (the thread
 // protocol's messages are in protocol.ts; the logger's settings are added as `log`, see log.ts).
+import type { ActorFetchSettings } from './actor-fetch.js'
+
 /** The event-time rules every actor applies (ms); from WINDOW_SECONDS, LATENESS_SECONDS, FUTURE_SECONDS. */
 export interface WindowRules {
   windowMs: number
@@ -18,6 +20,8 @@ export interface ActorData extends WindowRules {
   faultFired: SharedArrayBuffer
   /** TIMESTAMP_DEFAULT_ZONE, as validated at start (an IANA name or a fixed offset). */
   timestampDefaultZone: string
+  /** KAFKA_FETCH=actors: the actor fetches its partitions itself (workers/fetch-loop.ts); absent: the supervisor sends BATCHes. */
+  fetch?: ActorFetchSettings
 }
 
 /** workerData of the writer (workers/writer.ts). */

@@ -1,7 +1,7 @@
-// The flow-control bounds of one partition (src/pipeline/in-flight.ts; docs/architecture.md,
+// The flow-control bounds of one partition (src/shared/in-flight.ts; docs/architecture.md,
 // "Flow control"): what may be handed over, when to pause, when to resume. Pure: no threads.
 import t from 'tap'
-import { InFlight, countBelow } from '../../src/pipeline/in-flight.js'
+import { InFlight, countBelow } from '../../src/shared/in-flight.js'
 
 const offsets = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ offset: String(from + i) }))
 const NO_BYTE_BOUND = Number.POSITIVE_INFINITY

@@ -43,9 +43,19 @@ export class InFlight {
    * not in flight, and no commit would come to resume the partition.
    */
   fit(records: readonly Offset[]): number {
-    if (records.length === 0 || this.bytes >= this.limits.maxBytes) return 0
-    const base = this.dispatched === this.committed ? BigInt(records[0]!.offset) : this.committed
-    return countBelow(records, base + BigInt(this.limits.maxRecords))
+    if (records.length === 0) return 0
+    const limit = this.limit(BigInt(records[0]!.offset))
+    return limit === null ? 0 : countBelow(records, limit)
+  }
+
+  /**
+   * The first offset that may not be handed over now, for records starting at `first` (at or
+   * past `dispatched`): committed + maxRecords, or first + maxRecords with nothing in flight
+   * (see fit); null while the byte bound is reached.
+   */
+  limit(first: bigint): bigint | null {
+    if (this.bytes >= this.limits.maxBytes) return null
+    return (this.dispatched === this.committed ? first : this.committed) + BigInt(this.limits.maxRecords)
   }
 
   /** A batch of `bytes` ending before offset `next` went to the actor. Returns true if the partition is now at a bound (pause it). */
