@@ -470,7 +470,7 @@ t.test('Kafka broker down when the supervisor starts: it waits for it (readyz sa
 })
 
 t.test(
-  'Kafka consumer crashing the same way again and again (a Snappy batch kafkajs cannot decode): restart: false each time, reported, backoff grows, never exits',
+  'Kafka consumer crashing the same way again and again (a Snappy batch kafkajs cannot decode): restart: false each time, reported, backoff grows, never exits (KAFKA_FETCH=actors: the batch is read)',
   async (t) => {
     const data = makeDataset(1, 3_000, 30)
     const topic = await createTopic(t, 1)
@@ -497,6 +497,17 @@ t.test(
     )
     t.equal(poison.status, 0, `a Snappy batch at offset 2000 ${poison.stderr}`)
     await produce(topic, data.records.slice(2_000))
+    if (process.env.KAFKA_FETCH === 'actors') {
+      // The actors' client (@platformatic/kafka) decodes Snappy: the batch is read like any
+      // other and its record, not a transaction, is rejected; no consumer fails.
+      await waitFor(async () => (await committedRecords(db.url, topic)) >= 3_001, 'every record committed, the Snappy one too', 120_000, 200)
+      const rejected = shiftOffsets(data.truth.rejected, 2_000).set('0:2000', 'invalid_category')
+      await assertMatchesTruth(t, db.url, topic, { ...data.truth, rejected })
+      t.same(consumerFailures(logName), [], 'no consumer failure')
+      await assertNoRestarts(t, sup)
+      t.equal(await sup.kill('SIGTERM'), 0, 'clean exit')
+      return
+    }
     const failures = await waitFor(
       () => {
         const f = consumerFailures(logName)

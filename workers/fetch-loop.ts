@@ -47,7 +47,7 @@ interface Work {
 /**
  * The fetch loop of one actor. assign/release/committed come from the actor's tasks; the loop
  * runs on the thread's event loop between them and posts a FetchReport per fetch it counted.
- * `fault` is called once per partition and fetch counted (test-only TUMBLER_FAULTS `batch`).
+ * `fault` is called once per fetch with records, before they are counted (test-only TUMBLER_FAULTS `batch`).
  * Never throws: a failed fetch is retried with backoff (FETCH_RETRY), repeats reported.
  */
 export class FetchLoop {
@@ -273,11 +273,8 @@ export class FetchLoop {
   /** Hands the records of each partition's share to its sink, then reports the fetch to the main thread. */
   private count(work: Work[]): void {
     if (work.length === 0) return
-    for (const w of work) {
-      if (w.share.records === 0) continue
-      this.fault('batch')
-      handOver(w.share, this.record, w.f.sink)
-    }
+    if (work.some((w) => w.share.records > 0)) this.fault('batch')
+    for (const w of work) if (w.share.records > 0) handOver(w.share, this.record, w.f.sink)
     const report: FetchReport = { actor: this.actor, partitions: work.map((w) => w.report) }
     this.reports.postMessage(report)
   }

@@ -201,6 +201,16 @@ t.test('TIMESTAMP_DEFAULT_ZONE: an IANA name or a fixed offset, in its canonical
   )
 })
 
+t.test('KAFKA_FETCH: supervisor (the default, kafkajs on the main thread) or actors', async (t) => {
+  t.equal(parsed().kafkaFetch, 'supervisor')
+  t.equal(parsed([], { KAFKA_FETCH: 'actors' }).kafkaFetch, 'actors')
+  t.equal(parsed(['--kafka-fetch', 'supervisor'], { KAFKA_FETCH: 'actors' }).kafkaFetch, 'supervisor')
+  t.match(
+    usageError(t, () => parse([], { KAFKA_FETCH: 'workers' })),
+    /KAFKA_FETCH/,
+  )
+})
+
 t.test('FLUSH_RECORDS is capped at 50,000', async (t) => {
   t.equal(MAX_FLUSH_RECORDS, 50_000)
   t.equal(parsed([], { FLUSH_RECORDS: '50000' }).flushRecords, 50_000, '50000 accepted')
