@@ -500,7 +500,12 @@ t.test(
     if (process.env.KAFKA_FETCH === 'actors') {
       // The actors' client (@platformatic/kafka) decodes Snappy: the batch is read like any
       // other and its record, not a transaction, is rejected; no consumer fails.
-      await waitFor(async () => (await committedRecords(db.url, topic)) >= 3_001, 'every record committed, the Snappy one too', 120_000, 200)
+      await waitFor(
+        async () => (await committedRecords(db.url, topic)) >= 3_001,
+        'every record committed, the Snappy one too',
+        120_000,
+        200,
+      )
       const rejected = shiftOffsets(data.truth.rejected, 2_000).set('0:2000', 'invalid_category')
       await assertMatchesTruth(t, db.url, topic, { ...data.truth, rejected })
       t.same(consumerFailures(logName), [], 'no consumer failure')
