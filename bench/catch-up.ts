@@ -1,5 +1,6 @@
 // Scenario "catch-up": N events are in the topic before the supervisor starts; how fast
 // does category_sales reach the ground truth, and how much memory does it take?
+import type { FetchMode } from '../src/shared/actor-fetch.js'
 import { createNamedTopic, deleteTopic } from '../test-support/broker.js'
 import { uniqueName } from '../test-support/names.js'
 import { dropDatabase, PG_BASE, withDb } from '../test-support/postgres.js'
@@ -18,15 +19,33 @@ export interface CatchUpResult {
   rebalances: number
   totalsMatched: boolean
   topic: string
+  /** KAFKA_FETCH of the supervisor: where records were fetched and decoded. */
+  fetch: FetchMode
 }
 
-export async function catchUp(events: number, partitions: number, keepTopic = false): Promise<CatchUpResult> {
+/**
+ * Loads `events` into a fresh topic, then a supervisor per KAFKA_FETCH mode reads all of it, the
+ * modes one after the other on the same topic (fresh group and database each). Returns the
+ * topic (deleted unless `keepTopic`) and one result per mode, in the order of `modes`.
+ */
+export async function catchUp(
+  events: number,
+  partitions: number,
+  modes: FetchMode[],
+  keepTopic = false,
+): Promise<{ topic: string; runs: CatchUpResult[] }> {
   const topic = uniqueName('bench')
   await createNamedTopic(topic, partitions)
   progress(`catch-up: loading ${events} events into ${partitions} partitions`)
   const truth = await load(topic, partitions, events)
   try {
-    return { ...(await consumeLoaded(topic, truth)), partitions, topic }
+    const runs: CatchUpResult[] = []
+    for (const fetch of modes) {
+      const r = await consumeLoaded(topic, truth, THIS_BUILD, { KAFKA_FETCH: fetch })
+      progress(`catch-up ${events} (KAFKA_FETCH=${fetch}): ${r.eventsPerSecond} events/s, peak RSS ${r.peakRssMb} MB`)
+      runs.push({ ...r, partitions, topic, fetch })
+    }
+    return { topic, runs }
   } finally {
     if (!keepTopic) await deleteTopic(topic)
   }
@@ -42,7 +61,7 @@ export async function consumeLoaded(
   truth: Truth,
   build: Build = THIS_BUILD,
   env: Record<string, string> = {},
-): Promise<Omit<CatchUpResult, 'partitions' | 'topic'>> {
+): Promise<Omit<CatchUpResult, 'partitions' | 'topic' | 'fetch'>> {
   const db = uniqueName('tumbler_bench')
   const url = `${PG_BASE}/${db}`
   const events = truth.count

@@ -7,7 +7,8 @@
 // (an actor's, from the "claimed partition" log lines; the writer's: all), and the times
 // from the crash (its log line) to the thread's replacement, to the partitions claimed again,
 // and to their next_offset moving again; the other partitions' longest stall in that span;
-// and whether the consumer group rebalanced ("assignment" log lines after the crash).
+// and whether the consumer group rebalanced ("assignment" log lines after the crash). Each run
+// is done once per KAFKA_FETCH mode (--fetch, order reversed every other run) on the same topic.
 // JSON on stdout, a line per crash on stderr, appended to bench/results/crash-pause.jsonl.
 // Run it under the machine-wide lock: flock /tmp/tumbler-it.lock node dist/bench/crash-pause.js
 import { appendFileSync, mkdirSync } from 'node:fs'
@@ -18,7 +19,8 @@ import { uniqueName } from '../test-support/names.js'
 import { ROOT } from '../test-support/paths.js'
 import { dropDatabase, PG_BASE, withDb } from '../test-support/postgres.js'
 import { waitFor } from '../test-support/wait.js'
-import { load, progress, startSupervisor } from './lib.js'
+import type { FetchMode } from '../src/shared/actor-fetch.js'
+import { fetchModes, load, progress, startSupervisor } from './lib.js'
 
 const options = {
   events: {
@@ -30,7 +32,13 @@ const options = {
   partitions: { flag: 'partitions', default: 6, parse: int(1, 1000), help: 'partitions of the topic' },
   actors: { flag: 'actors', default: 2, parse: int(1, 64), help: 'ACTORS of the supervisor' },
   crashes: { flag: 'crashes', default: 3, parse: int(1, 20), help: 'SIGUSR2 crashes per catch-up, evenly spaced over it' },
-  runs: { flag: 'runs', default: 1, parse: int(1, 20), help: 'catch-ups (fresh group and database each)' },
+  runs: { flag: 'runs', default: 1, parse: int(1, 20), help: 'catch-ups per KAFKA_FETCH mode (fresh group and database each)' },
+  fetch: {
+    flag: 'fetch',
+    default: ['supervisor', 'actors'] as FetchMode[],
+    parse: fetchModes,
+    help: 'KAFKA_FETCH modes, comma-separated: each run is done in each',
+  },
   resultsDir: { flag: 'results-dir', default: path.join(ROOT, 'bench/results'), parse: text, help: 'where crash-pause.jsonl is appended' },
 }
 
@@ -47,6 +55,7 @@ interface LogLine {
 /** One crash and what followed, times in ms after the crash's log line. */
 export interface CrashPause {
   run: number
+  fetch: FetchMode
   victim: string
   partitions: number[]
   /** Counted records (sum of next_offset) when SIGUSR2 was sent. */
@@ -72,7 +81,12 @@ const median = (xs: number[]) => {
   return s.length ? s[s.length >> 1]! : NaN
 }
 
-async function oneRun(runNo: number, topic: string, events: number, o: { actors: number; crashes: number }): Promise<CrashPause[]> {
+async function oneRun(
+  runNo: number,
+  topic: string,
+  events: number,
+  o: { actors: number; crashes: number; fetch: FetchMode },
+): Promise<CrashPause[]> {
   const db = uniqueName('tumbler_crash')
   const url = `${PG_BASE}/${db}`
   const sup = startSupervisor({
@@ -80,6 +94,7 @@ async function oneRun(runNo: number, topic: string, events: number, o: { actors:
     KAFKA_GROUP_ID: uniqueName('g'),
     DATABASE_URL: url,
     ACTORS: String(o.actors),
+    KAFKA_FETCH: o.fetch,
     TUMBLER_FAULTS: 'sigusr2',
   })
   const moves = new Map<number, number[]>() // partition → times (ms) its next_offset moved
@@ -131,7 +146,7 @@ async function oneRun(runNo: number, topic: string, events: number, o: { actors:
         10_000,
         10,
       )
-      progress(`crash-pause: run ${runNo} crash ${k} at ${counted}/${events}: ${ok.slice(0, 200)}`)
+      progress(`crash-pause: run ${runNo} (${o.fetch}) crash ${k} at ${counted}/${events}: ${ok.slice(0, 200)}`)
       await new Promise((r) => setTimeout(r, 1500))
     }
     await waitFor(async () => counted >= events, 'catch-up', 300_000, 50)
@@ -148,6 +163,7 @@ async function oneRun(runNo: number, topic: string, events: number, o: { actors:
       if (!crash.done) {
         out.push({
           run: runNo,
+          fetch: o.fetch,
           victim: `${crash.worker} (refused)`,
           partitions: [],
           atRecords: s.atRecords,
@@ -194,6 +210,7 @@ async function oneRun(runNo: number, topic: string, events: number, o: { actors:
       )
       out.push({
         run: runNo,
+        fetch: o.fetch,
         victim: crash.worker ?? '?',
         partitions: parts,
         atRecords: s.atRecords,
@@ -226,19 +243,29 @@ runMain(
     await load(topic, o.partitions, o.events)
     const crashes: CrashPause[] = []
     try {
-      for (let run = 1; run <= o.runs; run++) crashes.push(...(await oneRun(run, topic, o.events, o)))
+      for (let run = 1; run <= o.runs; run++)
+        for (const fetch of run % 2 ? o.fetch : [...o.fetch].reverse())
+          crashes.push(...(await oneRun(run, topic, o.events, { ...o, fetch })))
     } finally {
       await deleteTopic(topic)
     }
-    const result = { at: new Date().toISOString(), events: o.events, partitions: o.partitions, actors: o.actors, crashes }
+    const result = { at: new Date().toISOString(), events: o.events, partitions: o.partitions, actors: o.actors, fetch: o.fetch, crashes }
     const json = JSON.stringify(result)
     process.stdout.write(json + '\n')
     mkdirSync(o.resultsDir, { recursive: true })
     appendFileSync(path.join(o.resultsDir, 'crash-pause.jsonl'), json + '\n')
     for (const c of crashes)
       process.stderr.write(
-        `  run ${c.run} ${c.victim.padEnd(8)} partitions [${c.partitions.join(',')}]: thread died +${c.threadDiedMs ?? '-'} ms, re-claimed +${c.reclaimedMs ?? '-'} ms, counted again +${c.countedAgainMs ?? '-'} ms; ` +
+        `  run ${c.run} ${c.fetch.padEnd(10)} ${c.victim.padEnd(8)} partitions [${c.partitions.join(',')}]: thread died +${c.threadDiedMs ?? '-'} ms, re-claimed +${c.reclaimedMs ?? '-'} ms, counted again +${c.countedAgainMs ?? '-'} ms; ` +
           `stall per partition ${JSON.stringify(c.stallMsByPartition)} ms (baseline gap ${c.baselineGapMs} ms); others' longest stall ${c.othersLongestStallMs ?? '-'} ms; rebalances ${c.rebalances}\n`,
       )
+    // Per mode, over the actor crashes that completed: medians (ms after the crash).
+    for (const fetch of o.fetch) {
+      const mine = crashes.filter((c) => c.fetch === fetch && c.victim.startsWith('actor-') && c.countedAgainMs !== null)
+      const med = (f: (c: CrashPause) => number | null) => median(mine.flatMap((c) => (f(c) === null ? [] : [f(c)!])))
+      process.stderr.write(
+        `  ${fetch}: ${mine.length} actor crashes, median re-claimed +${med((c) => c.reclaimedMs)} ms, counted again +${med((c) => c.countedAgainMs)} ms, others' longest stall ${med((c) => c.othersLongestStallMs)} ms\n`,
+      )
+    }
   },
 )

@@ -2,12 +2,21 @@
 // ground truth, a supervisor child process with its peak RSS and its log in memory, figures.
 import type { ChildProcess } from 'node:child_process'
 import { Partitioners } from 'kafkajs'
+import { list, oneOf, UsageError } from '../src/cli.js'
+import type { FetchMode } from '../src/shared/actor-fetch.js'
 import { seedTimestamp } from '../src/producer/transactions.js'
 import { kafka } from '../test-support/broker.js'
 import { memoryMb } from '../test-support/proc-status.js'
 import { spawnSupervisor, THIS_BUILD, type Build } from '../test-support/supervisor-process.js'
 
 export const progress = (line: string) => process.stderr.write(`bench: ${line}\n`)
+
+/** The KAFKA_FETCH modes a benchmark runs, in order (`--fetch supervisor,actors`): each at most once. */
+export function fetchModes(raw: string): FetchMode[] {
+  const modes = list(raw).map(oneOf<FetchMode>(['supervisor', 'actors']))
+  if (new Set(modes).size !== modes.length) throw new UsageError(`--fetch lists a mode twice: "${raw}"`)
+  return modes
+}
 
 const CATEGORIES = ['Electronics', 'Fashion', 'Beauty', 'Home', 'Sports', 'Grocery']
 

@@ -1,6 +1,10 @@
 // `npm run bench`: catch-up (N and 4N), the client's and broker's ceilings on the same
-// topic, and live freshness. Prints one JSON object on stdout and a human table on stderr,
-// and appends the JSON to bench/results/results.jsonl.
+// topic, and live freshness, each scenario in both KAFKA_FETCH modes (--fetch; the catch-ups
+// read one loaded topic per size, mode after mode): "before" = the first mode (supervisor:
+// kafkajs on the main thread), "after" = the second (actors: each actor fetches its own
+// partitions). Prints one JSON object on stdout and a human table on stderr, and appends the
+// JSON to bench/results/results.jsonl: the before figures where every earlier line has them
+// (with `fetch`), the after figures under `after`.
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -9,8 +13,9 @@ import { catchUp } from './catch-up.js'
 import { brokerCeiling, kafkajsCeiling } from './ceilings.js'
 import { deleteTopic } from '../test-support/broker.js'
 import { ROOT } from '../test-support/paths.js'
-import { progress } from './lib.js'
-import { live } from './live.js'
+import type { FetchMode } from '../src/shared/actor-fetch.js'
+import { fetchModes, progress } from './lib.js'
+import { live, type LiveResult } from './live.js'
 
 const options = {
   events: {
@@ -28,6 +33,12 @@ const options = {
     parse: (raw: string) => raw !== 'false',
     help: 'a ~30 s smoke run: 100k events, no 4N run, 10 s live at 5,000/s',
   },
+  fetch: {
+    flag: 'fetch',
+    default: ['supervisor', 'actors'] as FetchMode[],
+    parse: fetchModes,
+    help: 'KAFKA_FETCH modes, comma-separated, one or two: before (and after)',
+  },
   resultsDir: { flag: 'results-dir', default: path.join(ROOT, 'bench/results'), parse: text, help: 'where results.jsonl is appended' },
 }
 
@@ -35,16 +46,35 @@ runMain('bench', 'tumbler load benchmark (needs the broker: npm run kafka:start)
   const quick = o.quick
   const events = quick ? 100_000 : o.events
   const kafkaVersion = /<kafka.version>([^<]+)</.exec(readFileSync(path.join(ROOT, 'kafka/pom.xml'), 'utf8'))?.[1] ?? 'unknown'
+  const modes = o.fetch.slice(0, 2)
 
-  const n = await catchUp(events, o.partitions, true)
-  progress(`catch-up ${events}: ${n.eventsPerSecond} events/s, peak RSS ${n.peakRssMb} MB`)
+  const n = await catchUp(events, o.partitions, modes, true)
   progress('ceilings: bare kafkajs consumer, then ConsumerPerformance, on the same topic')
   const client = await kafkajsCeiling(n.topic, events)
   const broker = brokerCeiling(n.topic, events)
   await deleteTopic(n.topic)
-  const n4 = quick ? null : await catchUp(events * 4, o.partitions)
-  const liveResult = await live(quick ? 5000 : o.rate, quick ? 10 : o.seconds, o.partitions)
+  const n4 = quick ? null : await catchUp(events * 4, o.partitions, modes)
+  const lives: (LiveResult & { fetch: FetchMode })[] = []
+  for (const fetch of modes) {
+    progress(`live (KAFKA_FETCH=${fetch})`)
+    lives.push({ ...(await live(quick ? 5000 : o.rate, quick ? 10 : o.seconds, o.partitions, { KAFKA_FETCH: fetch })), fetch })
+  }
 
+  // One mode's figures: catch-ups without their topic, ratios to the ceilings, the live run.
+  const figures = (i: number) => {
+    const c = n.runs[i]!
+    return {
+      fetch: modes[i]!,
+      catchUp: { ...c, topic: undefined },
+      catchUp4N: n4 && { ...n4.runs[i]!, topic: undefined },
+      pipelineToKafkajs: +(c.eventsPerSecond / client.eventsPerSecond).toFixed(2),
+      pipelineToBroker: +(c.eventsPerSecond / broker.eventsPerSecond).toFixed(2),
+      live: lives[i]!,
+    }
+  }
+  const before = figures(0)
+  const after = modes.length > 1 ? figures(1) : null
+  const all = [before, ...(after ? [after] : [])]
   const result = {
     at: new Date().toISOString(),
     quick,
@@ -55,39 +85,54 @@ runMain('bench', 'tumbler load benchmark (needs the broker: npm run kafka:start)
       node: process.version,
       kafka: kafkaVersion,
     },
-    catchUp: { ...n, topic: undefined },
-    catchUp4N: n4 && { ...n4, topic: undefined },
+    fetch: before.fetch,
+    catchUp: before.catchUp,
+    catchUp4N: before.catchUp4N,
     ceilings: {
       kafkajs: client,
       broker: { eventsPerSecond: broker.eventsPerSecond, mbPerSecond: broker.mbPerSecond },
-      pipelineToKafkajs: +(n.eventsPerSecond / client.eventsPerSecond).toFixed(2),
-      pipelineToBroker: +(n.eventsPerSecond / broker.eventsPerSecond).toFixed(2),
+      pipelineToKafkajs: before.pipelineToKafkajs,
+      pipelineToBroker: before.pipelineToBroker,
     },
-    live: liveResult,
-    totalsMatched: n.totalsMatched && (n4?.totalsMatched ?? true) && liveResult.totalsMatched,
+    live: before.live,
+    after,
+    totalsMatched: all.every((f) => f.catchUp.totalsMatched && (f.catchUp4N?.totalsMatched ?? true) && f.live.totalsMatched),
   }
   mkdirSync(o.resultsDir, { recursive: true })
   appendFileSync(path.join(o.resultsDir, 'results.jsonl'), JSON.stringify(result) + '\n')
   process.stdout.write(JSON.stringify(result, null, 2) + '\n')
-  const row = (k: string, v: unknown) => process.stderr.write(`  ${k.padEnd(34)} ${v}\n`)
+
+  // The table: a row per figure, a column per mode (before, after).
+  const rows: [string, ...string[]][] = [['', ...all.map((f, i) => `${i ? 'after' : 'before'}: KAFKA_FETCH=${f.fetch}`)]]
+  const row = (k: string, cell: (f: (typeof all)[number]) => string) => rows.push([k, ...all.map(cell)])
+  const catchUpCell = (c: { eventsPerSecond: number; seconds: number; peakRssMb: number; rebalances: number }) =>
+    `${c.eventsPerSecond} events/s (${c.seconds.toFixed(1)} s), peak RSS ${c.peakRssMb} MB, rebalances ${c.rebalances}`
+  row(`catch-up ${events} events`, (f) => catchUpCell(f.catchUp))
+  if (n4) row(`catch-up ${events * 4} events`, (f) => catchUpCell(f.catchUp4N!))
+  row(`bare kafkajs ${client.eventsPerSecond} events/s`, (f) => `pipeline at ${f.pipelineToKafkajs}×`)
+  row(`ConsumerPerformance ${broker.eventsPerSecond} events/s`, (f) => `pipeline at ${f.pipelineToBroker}×`)
+  row(
+    `live ${before.live.rate}/s for ${before.live.seconds.toFixed(0)} s`,
+    (f) => `freshness p50 ${f.live.freshnessMs.p50} ms, p99 ${f.live.freshnessMs.p99} ms, max ${f.live.freshnessMs.max} ms`,
+  )
+  row('live: peak RSS, writer commits', (f) => `${f.live.peakRssMb} MB, ${f.live.commits.count} commits, mean ${f.live.commits.meanMs} ms`)
+  row('live: window end → final', (f) => {
+    const fin = f.live.finalityMs
+    return fin.windows > 0 ? `${fin.windows} windows, p50 ${fin.p50} ms, p99 ${fin.p99} ms (lateness included)` : 'none (run ≤ lateness)'
+  })
+  row('totals matched the ground truth', (f) =>
+    String(f.catchUp.totalsMatched && (f.catchUp4N?.totalsMatched ?? true) && f.live.totalsMatched),
+  )
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i]!.length)))
   process.stderr.write('\ntumbler bench\n')
-  row(
-    `catch-up ${events} events`,
-    `${n.eventsPerSecond} events/s (${n.seconds.toFixed(1)} s), peak RSS ${n.peakRssMb} MB, rebalances ${n.rebalances}`,
-  )
-  if (n4) row(`catch-up ${events * 4} events`, `${n4.eventsPerSecond} events/s, peak RSS ${n4.peakRssMb} MB, rebalances ${n4.rebalances}`)
-  row('bare kafkajs consumer', `${client.eventsPerSecond} events/s → pipeline at ${result.ceilings.pipelineToKafkajs}×`)
-  row('Kafka ConsumerPerformance', `${broker.eventsPerSecond} events/s → pipeline at ${result.ceilings.pipelineToBroker}×`)
-  row(
-    `live ${liveResult.rate}/s for ${liveResult.seconds.toFixed(0)} s`,
-    `freshness p50 ${liveResult.freshnessMs.p50} ms, p99 ${liveResult.freshnessMs.p99} ms, max ${liveResult.freshnessMs.max} ms`,
-  )
-  const fin = liveResult.finalityMs
-  const finality =
-    fin.windows > 0
-      ? `${fin.windows} windows, p50 ${fin.p50} ms, p99 ${fin.p99} ms (lateness ${fin.latenessMs} ms included)`
-      : `no window became final (the run is not longer than the ${fin.latenessMs} ms lateness; --seconds 180 shows it)`
-  row('live: window end → final', `${finality}; commits ${liveResult.commits.count}, mean ${liveResult.commits.meanMs} ms`)
-  row('totals matched the ground truth', result.totalsMatched)
+  for (const r of rows)
+    process.stderr.write(
+      '  ' +
+        r
+          .map((c, i) => c.padEnd(widths[i]!))
+          .join('  ')
+          .trimEnd() +
+        '\n',
+    )
   process.exit(result.totalsMatched ? 0 : 1)
 })

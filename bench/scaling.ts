@@ -1,8 +1,9 @@
 // `npm run bench:scaling`: does one supervisor use more cores when it has them? One topic is
 // loaded once; then the catch-up (bench/catch-up.ts, fresh group and database each run) runs
-// with the supervisor pinned to 1 core and to 2 cores (taskset) × ACTORS 1, 2, 4, the
-// configurations alternating round by round (order reversed every other round) so drift of
-// the shared machine hits all alike. Each run: events/s, peak RSS, and the CPU each thread
+// with the supervisor pinned to 1 core and to 2 cores (taskset) × ACTORS 1, 2, 4 × KAFKA_FETCH
+// supervisor and actors (--fetch; the modes of a cell run back to back), the configurations
+// alternating round by round (order reversed every other round) so drift of the shared
+// machine hits all alike. Each run: events/s, peak RSS, and the CPU each thread
 // of the supervisor spent in the timed window (/proc/<pid>/task/*), as µs per record for the
 // main thread and for the rest. With --ceiling (default) the bare kafkajs reader is timed on
 // the same topic, pinned the same way, once per round and core count.
@@ -19,7 +20,8 @@ import { createNamedTopic, deleteTopic } from '../test-support/broker.js'
 import { uniqueName } from '../test-support/names.js'
 import { ROOT } from '../test-support/paths.js'
 import { THIS_BUILD } from '../test-support/supervisor-process.js'
-import { load, progress } from './lib.js'
+import type { FetchMode } from '../src/shared/actor-fetch.js'
+import { fetchModes, load, progress } from './lib.js'
 import { byRole, findChild, ThreadCpuSampler, type ThreadCpu, type ThreadRole } from './thread-cpu.js'
 
 const counts = (raw: string) => list(raw).map((s) => int(1, 256)(s))
@@ -35,6 +37,12 @@ const options = {
     help: 'core counts the supervisor is pinned to (taskset -c 0..n-1), comma-separated',
   },
   actors: { flag: 'actors', default: [1, 2, 4], parse: counts, help: 'ACTORS values, comma-separated' },
+  fetch: {
+    flag: 'fetch',
+    default: ['supervisor', 'actors'] as FetchMode[],
+    parse: fetchModes,
+    help: 'KAFKA_FETCH modes, comma-separated: each cores × ACTORS cell runs in each, back to back',
+  },
   ceiling: {
     flag: 'ceiling',
     default: true,
@@ -74,6 +82,7 @@ export interface ScalingRun {
   round: number
   cores: number
   actors: number
+  fetch: FetchMode
   eventsPerSecond: number
   seconds: number
   secondsFromStart: number
@@ -106,18 +115,17 @@ function summarise(
   }
 }
 
-/** One catch-up of the loaded topic with the supervisor pinned to `cores` cores and ACTORS=actors; CPU per thread from /proc over the timed window. */
+/** One catch-up of the loaded topic with the supervisor pinned to `cores` cores, ACTORS=actors and KAFKA_FETCH=fetch; CPU per thread from /proc over the timed window. */
 async function run(
   topic: string,
   truth: Awaited<ReturnType<typeof load>>,
-  cores: number,
-  actors: number,
+  { cores, actors, fetch }: { cores: number; actors: number; fetch: FetchMode },
   round: number,
 ): Promise<ScalingRun> {
   const build = { ...THIS_BUILD, wrap: ['taskset', '-c', cpuList(cores)] }
   const t0 = Date.now()
   // consumeLoaded spawns the supervisor before its first await: the child exists on return.
-  const pending = consumeLoaded(topic, truth, build, { ACTORS: String(actors) })
+  const pending = consumeLoaded(topic, truth, build, { ACTORS: String(actors), KAFKA_FETCH: fetch })
   let pid: number | null = null
   for (let i = 0; i < 200 && pid === null; i++) {
     pid = findChild('dist/supervisor.js')
@@ -140,6 +148,7 @@ async function run(
     round,
     cores,
     actors,
+    fetch,
     eventsPerSecond: r.eventsPerSecond,
     seconds: r.seconds,
     secondsFromStart: r.secondsFromStart,
@@ -180,7 +189,7 @@ const median = (xs: number[]) => {
 
 runMain(
   'bench-scaling',
-  'catch-up with the supervisor pinned to 1..n cores × ACTORS, per-thread CPU per record (needs the broker and Postgres; run under flock /tmp/tumbler-it.lock).',
+  'catch-up with the supervisor pinned to 1..n cores × ACTORS × KAFKA_FETCH, per-thread CPU per record (needs the broker and Postgres; run under flock /tmp/tumbler-it.lock).',
   options,
   async (o) => {
     if (o.ceilingTopic) {
@@ -191,17 +200,17 @@ runMain(
     await createNamedTopic(topic, o.partitions)
     progress(`scaling: loading ${o.events} events into ${topic} (${o.partitions} partitions)`)
     const truth = await load(topic, o.partitions, o.events)
-    const configs = o.cores.flatMap((cores) => o.actors.map((actors) => ({ cores, actors })))
+    const configs = o.cores.flatMap((cores) => o.actors.flatMap((actors) => o.fetch.map((fetch) => ({ cores, actors, fetch }))))
     const runs: ScalingRun[] = []
     const ceilings: { round: number; cores: number; eventsPerSecond: number }[] = []
     try {
       for (let round = 1; round <= o.rounds; round++) {
         const order = round % 2 ? configs : [...configs].reverse()
-        for (const { cores, actors } of order) {
-          const r = await run(topic, truth, cores, actors, round)
+        for (const config of order) {
+          const r = await run(topic, truth, config, round)
           runs.push(r)
           progress(
-            `scaling: round ${round} cores ${cores} actors ${actors}: ${r.eventsPerSecond} events/s, peak RSS ${r.peakRssMb} MB, main ${r.cpu.mainUsPerRecord} µs/record (${r.cpu.mainCores} cores), rest ${r.cpu.restUsPerRecord} µs/record, process ${r.cpu.processCores} cores, totals ${r.totalsMatched ? 'exact' : 'WRONG'}`,
+            `scaling: round ${round} cores ${r.cores} actors ${r.actors} fetch ${r.fetch}: ${r.eventsPerSecond} events/s, peak RSS ${r.peakRssMb} MB, main ${r.cpu.mainUsPerRecord} µs/record (${r.cpu.mainCores} cores), rest ${r.cpu.restUsPerRecord} µs/record, process ${r.cpu.processCores} cores, totals ${r.totalsMatched ? 'exact' : 'WRONG'}`,
           )
         }
         if (o.ceiling)
@@ -214,13 +223,14 @@ runMain(
     } finally {
       await deleteTopic(topic)
     }
-    const summary = configs.map(({ cores, actors }) => {
-      const mine = runs.filter((r) => r.cores === cores && r.actors === actors)
+    const summary = configs.map(({ cores, actors, fetch }) => {
+      const mine = runs.filter((r) => r.cores === cores && r.actors === actors && r.fetch === fetch)
       const ceiling = ceilings.filter((c) => c.cores === cores).map((c) => c.eventsPerSecond)
       const eps = Math.round(median(mine.map((r) => r.eventsPerSecond)))
       return {
         cores,
         actors,
+        fetch,
         medianEventsPerSecond: eps,
         runs: mine.map((r) => r.eventsPerSecond),
         medianPeakRssMb: median(mine.map((r) => r.peakRssMb)),
@@ -243,6 +253,7 @@ runMain(
       events: o.events,
       partitions: o.partitions,
       rounds: o.rounds,
+      fetch: o.fetch,
       nodeArgs: process.env.BENCH_NODE_ARGS ?? '',
       summary,
       ceilings,
@@ -255,6 +266,7 @@ runMain(
     const head = [
       'cores',
       'actors',
+      'fetch',
       'events/s',
       'kafkajs',
       'ratio',
@@ -274,6 +286,7 @@ runMain(
       [
         s.cores,
         s.actors,
+        s.fetch,
         s.medianEventsPerSecond,
         s.kafkajsCeiling ?? '-',
         s.toKafkajs ?? '-',
