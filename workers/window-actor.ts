@@ -3,7 +3,6 @@ import { BatchReader } from '../src/shared/batch-codec.js'
 import { ActorTask, type ActorMessage, type ActorReplies, type PartitionFlush, type TaskHandlers } from '../src/shared/protocol.js'
 import type { ActorData, WindowRules } from '../src/shared/worker-data.js'
 import { faultCounter } from '../src/shared/faults.js'
-import { FetchLoop } from './fetch-loop.js'
 import { PartitionState } from './partition-state.js'
 import { reportThreadStats } from '../src/shared/thread-stats.js'
 import { parseZone } from '../src/shared/time-zone.js'
@@ -19,7 +18,8 @@ const zone = parseZone(data.timestampDefaultZone)
 const fault = faultCounter(data.faults, `actor${data.index}`, new Int32Array(data.faultFired))
 reportThreadStats(`actor-${data.index}`)
 const partitions = new Map<number, PartitionState>()
-const fetcher = data.fetch ? new FetchLoop(data.fetch, data.index, fault) : null
+// Loaded only when used: @platformatic/kafka costs a thread ~45 MB and ~0.4 s to import (bench/README.md).
+const fetcher = data.fetch ? new (await import('./fetch-loop.js')).FetchLoop(data.fetch, data.index, fault) : null
 
 /** One handler per task, each typed with its own reply (ActorReplies). */
 const handlers: TaskHandlers<ActorMessage, ActorReplies> = {
