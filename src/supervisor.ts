@@ -114,6 +114,7 @@ async function main(config: SupervisorConfig): Promise<void> {
     db,
     workers.actors.map((a) => new ActorClient(a)),
     new WriterClient(workers.writer),
+    // KAFKA_FETCH=actors: positions and pauses are the actors' (what their fetch requests name); Kafka only gets offset commits.
     fetchInActors
       ? {
           seek: () => {},
