@@ -13,7 +13,7 @@ import { FetchedRecord, handOver, outOfRangePartitions, shareOf, type FetchRespo
 // next fetch goes out before the records of the last one are counted, so the broker's answer
 // travels while this thread parses. "Pause" is leaving a partition out of the next request,
 // "seek" is the offset the next request names. Transactions: READ_COMMITTED, as kafkajs's
-// default; the client drops aborted batches and this loop skips control batches.
+// default; fetch-share.ts drops aborted transactions and control batches.
 
 /** Waits between failed fetches (broker away, leader moving): 100 ms doubling to 5 s. */
 const FETCH_RETRY = { baseMs: 100, maxMs: 5_000 }
@@ -247,7 +247,7 @@ export class FetchLoop {
           const highChanged = p.highWatermark !== f.highWatermark
           f.highWatermark = p.highWatermark
           const limit = f.flow.limit(f.next)
-          const share = shareOf(p.records, f.next, limit)
+          const share = shareOf(p.records, f.next, limit, p.abortedTransactions)
           f.next = BigInt(share.to)
           if (share.records > 0 && f.flow.dispatch(f.next, share.bytes)) f.paused = true
           else if (limit === null) f.paused = true

@@ -14,8 +14,9 @@ export interface RecordSink {
   add(record: RecordIn): void
 }
 
-/** Kafka RecordBatch attributes (KIP-98): a control batch (transaction marker), and log-append time. */
+/** Kafka RecordBatch attributes (KIP-98): a control batch (transaction marker), a transactional batch, log-append time. */
 const IS_CONTROL = 0x20
+const IS_TRANSACTIONAL = 0x10
 const LOG_APPEND_TIME = 0x08
 /** Kafka's error code for a fetch offset outside the log. */
 const OFFSET_OUT_OF_RANGE = 1
@@ -32,23 +33,51 @@ export interface Share {
   bytes: number
 }
 
+/** An aborted transaction a fetch response lists (KIP-98): its producer and its first offset. */
+export interface AbortedTransaction {
+  producerId: bigint
+  firstOffset: bigint
+}
+
 /**
  * The share of a partition fetched from `next`, under the in-flight `limit` (the first offset
  * not to take; null: nothing may be taken, InFlight.limit). Kafka answers with whole batches,
  * so a batch may begin before `next` (those records were counted already) or run past the
- * limit (fetched again later). Control batches (transaction markers) move `to` past them but
- * hold no record to count.
+ * limit (fetched again later). Control batches (transaction markers) and the batches of
+ * aborted transactions move `to` past them but hold no record to count.
+ *
+ * Aborted transactions are dropped as Kafka's own consumer does in read_committed
+ * (KIP-98; `CompletedFetch` in the Java client): walking the batches in offset order, a
+ * producer joins the aborted set once a listed aborted transaction of its starts at or before
+ * the batch's last offset, its transactional batches are skipped while it is in the set, and
+ * its ABORT marker takes it out. The broker lists every aborted transaction that overlaps the
+ * fetched range, so a transaction longer than one fetch is dropped in every response that
+ * holds a part of it, marker or not. (@platformatic/kafka 2.12.1 filters too, but keeps one
+ * range per producer and none without the marker in the same response: both let aborted
+ * records through.)
  */
-export function shareOf(batches: readonly RecordsBatch[] | null | undefined, next: bigint, limit: bigint | null): Share {
+export function shareOf(
+  batches: readonly RecordsBatch[] | null | undefined,
+  next: bigint,
+  limit: bigint | null,
+  aborted: readonly AbortedTransaction[] | null = null,
+): Share {
   const from = Number(next)
   const until = limit === null ? from : Math.min(Number(limit), Number.MAX_SAFE_INTEGER)
   const share: Share = { batches: [], from, to: from, records: 0, bytes: 0 }
+  const pending = aborted?.length ? [...aborted].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : 1)) : []
+  const abortedProducers = new Set<bigint>()
   for (const batch of batches ?? []) {
     const first = Number(batch.firstOffset)
+    if (first >= until) break
+    const last = batch.firstOffset + BigInt(batch.lastOffsetDelta)
+    while (pending.length && pending[0]!.firstOffset <= last) abortedProducers.add(pending.shift()!.producerId)
     const end = first + batch.lastOffsetDelta + 1
-    if (end <= share.to || first >= until) continue
+    const skip = batch.attributes & IS_CONTROL ? true : batch.attributes & IS_TRANSACTIONAL && abortedProducers.has(batch.producerId)
+    if (batch.attributes & IS_CONTROL && isAbortMarker(batch)) abortedProducers.delete(batch.producerId)
+    if (end <= share.to) continue
     share.to = Math.min(end, until)
-    if (batch.attributes & IS_CONTROL) continue
+    if (skip) continue
     share.batches.push(batch)
     for (const r of batch.records) {
       const offset = first + r.offsetDelta
@@ -59,6 +88,12 @@ export function shareOf(batches: readonly RecordsBatch[] | null | undefined, nex
     }
   }
   return share
+}
+
+/** A control batch's record key is (version int16, type int16); type 0 is ABORT, 1 COMMIT (KIP-98). */
+function isAbortMarker(batch: RecordsBatch): boolean {
+  const key = batch.records[0]?.key
+  return !!key && key.length >= 4 && key.readInt16BE(2) === 0
 }
 
 /** Bytes a record counts against FLUSH_BYTES and MAX_INFLIGHT_BYTES: its value (what is parsed, and kept if rejected). */

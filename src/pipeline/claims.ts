@@ -47,6 +47,7 @@ export function claim(ctx: ClaimContext, partitions: number[]): void {
       epoch: previous?.epoch ?? '0',
       flow: new InFlight(ctx.limits, 0n),
       checkFirstBatch: true,
+      seekBack: null,
       paused: previous?.paused ?? false,
       failure: null,
       lastBatchMs: Date.now(),

@@ -11,8 +11,10 @@ import type { Part, PartitionTable } from './partition-table.js'
  * ("resetting to default offset"), seen after rebalances: a fetch that started past the next
  * offset to count (`fetchedOffset` > dispatched) would skip records without a trace, so it
  * is sent back there — unless retention has deleted them (the log now starts past it), where
- * the log start is all there is. Resolves true if the batch may be counted, false if it is
- * dropped (sent back, or `current()` says the partition changed hands meanwhile).
+ * the log start is all there is. kafkajs also moves past records it drops itself (aborted
+ * transactions, transaction markers); a seek back that comes back to the same fetch offset
+ * shows that, and the batch is taken. Resolves true if the batch may be counted, false if it
+ * is dropped (sent back, or `current()` says the partition changed hands meanwhile).
  */
 export async function fetchStartOk(part: Part, fetchedOffset: string, consumer: ConsumerControl, current: () => boolean): Promise<boolean> {
   if (BigInt(fetchedOffset) <= part.flow.dispatched) return true
@@ -24,7 +26,21 @@ export async function fetchStartOk(part: Part, fetchedOffset: string, consumer: 
   const partition = part.partition
   const next = part.flow.dispatched.toString()
   if (low <= part.flow.dispatched) {
+    // Sent back to `next` already, and kafkajs came back from the same offset again: it read
+    // [next, fetched) and skipped it itself — records of aborted transactions and transaction
+    // markers, which it drops in read_committed — so there is nothing there to count.
+    const seekBack = part.seekBack
+    if (seekBack?.to === part.flow.dispatched && seekBack.fetched === fetchedOffset) {
+      part.seekBack = null
+      log.warn('offsets skipped by the Kafka client (aborted transactions or transaction markers); going on after them', {
+        partition,
+        from: next,
+        to: fetchedOffset,
+      })
+      return true
+    }
     log.warn('fetch started past the next offset to count; seeking back', { partition, fetched: fetchedOffset, next })
+    part.seekBack = { to: part.flow.dispatched, fetched: fetchedOffset }
     consumer.seek(partition, next)
     return false
   }

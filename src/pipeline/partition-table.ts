@@ -22,6 +22,8 @@ export interface Part {
   paused: boolean
   /** Set when Postgres refused this partition's commit for good: paused in the consumer, never resumed or claimed again here. */
   failure: (PartitionFailure & { atMs: number }) | null
+  /** The last seek back fetchStartOk made (to where, from which fetch offset), to tell a position reset from records kafkajs skipped. */
+  seekBack: { to: bigint; fetched: string } | null
   /** When a batch of this partition last arrived (ms), for the position watchdog. */
   lastBatchMs: number
   idle: IdleWatch

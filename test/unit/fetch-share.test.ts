@@ -7,10 +7,11 @@ import { FetchedRecord, handOver, outOfRangePartitions, shareOf, type RecordSink
 import type { RecordIn } from '../../src/shared/batch-codec.js'
 
 const IS_CONTROL = 0x20
+const IS_TRANSACTIONAL = 0x10
 const LOG_APPEND_TIME = 0x08
 
 /** A batch of `n` records from `firstOffset`, values "v<offset>", timestamps firstTimestamp + 10 × i ms. */
-function batch(firstOffset: number, n: number, attributes = 0, firstTimestamp = 1_000_000): RecordsBatch {
+function batch(firstOffset: number, n: number, attributes = 0, firstTimestamp = 1_000_000, producerId = -1n): RecordsBatch {
   const records: KafkaRecord[] = Array.from({ length: n }, (_, i) => ({
     length: 0,
     attributes: 0,
@@ -30,7 +31,7 @@ function batch(firstOffset: number, n: number, attributes = 0, firstTimestamp = 
     lastOffsetDelta: n - 1,
     firstTimestamp: BigInt(firstTimestamp),
     maxTimestamp: BigInt(firstTimestamp + 10 * (n - 1)),
-    producerId: -1n,
+    producerId,
     producerEpoch: -1,
     firstSequence: -1,
     records,
@@ -80,6 +81,41 @@ t.test('a control batch (transaction marker) moves the next offset but holds no 
   )
   const onlyMarker = shareOf([batch(7, 1, IS_CONTROL)], 7n, 1000n)
   t.same([onlyMarker.to, onlyMarker.records], [8, 0])
+})
+
+/** A transaction marker of `producerId` at `offset` (key: version 0, type 0 = ABORT, 1 = COMMIT). */
+function marker(offset: number, producerId: bigint, type: 'abort' | 'commit'): RecordsBatch {
+  const b = batch(offset, 1, IS_CONTROL | IS_TRANSACTIONAL, 1_000_000, producerId)
+  b.records[0]!.key = Buffer.from([0, 0, 0, type === 'abort' ? 0 : 1])
+  return b
+}
+const txn = (firstOffset: number, n: number, producerId: bigint) => batch(firstOffset, n, IS_TRANSACTIONAL, 1_000_000, producerId)
+const offsetsOf = (share: ReturnType<typeof shareOf>) => collect(share).map((r) => r.offset)
+
+t.test('aborted transactions are dropped (read_committed, KIP-98), two of one producer in one response', async (t) => {
+  // producer 7 aborts [0..4] and [11..15]; producer 8 commits [6..9] in between.
+  const batches = [txn(0, 5, 7n), marker(5, 7n, 'abort'), txn(6, 4, 8n), marker(10, 8n, 'commit'), txn(11, 5, 7n), marker(16, 7n, 'abort')]
+  const aborted = [
+    { producerId: 7n, firstOffset: 11n },
+    { producerId: 7n, firstOffset: 0n },
+  ]
+  const share = shareOf(batches, 0n, 1000n, aborted)
+  t.same(offsetsOf(share), [6, 7, 8, 9], 'only the committed transaction')
+  t.same([share.to, share.records], [17, 4], 'the next fetch starts past the last marker')
+})
+
+t.test('an aborted transaction longer than one fetch is dropped without its marker in the response', async (t) => {
+  const share = shareOf([batch(0, 3), txn(3, 10, 7n)], 0n, 1000n, [{ producerId: 7n, firstOffset: 3n }])
+  t.same(offsetsOf(share), [0, 1, 2])
+  t.equal(share.to, 13)
+  const rest = shareOf([txn(13, 10, 7n), marker(23, 7n, 'abort'), batch(24, 2)], 13n, 1000n, [{ producerId: 7n, firstOffset: 3n }])
+  t.same(offsetsOf(rest), [24, 25], 'the next fetch: the rest of it, its marker, then plain records')
+})
+
+t.test('a committed transaction, and a producer whose aborted transaction lies after this batch, are counted', async (t) => {
+  const share = shareOf([txn(0, 3, 7n), marker(3, 7n, 'commit'), txn(4, 2, 7n)], 0n, 1000n, [{ producerId: 7n, firstOffset: 4n }])
+  t.same(offsetsOf(share), [0, 1, 2], 'the aborted one from offset 4 on is dropped, the committed one before it is not')
+  t.same(offsetsOf(shareOf([txn(0, 3, 9n), marker(3, 9n, 'commit')], 0n, 1000n, [])), [0, 1, 2])
 })
 
 t.test('an empty or absent record set takes nothing', async (t) => {
