@@ -689,4 +689,27 @@ t.test('records deleted from Kafka (retention) before they were counted: the par
   )
   await assertNoRestarts(t, sup)
   t.equal(await sup.kill('SIGTERM'), 0, 'clean exit')
+
+  // Deleted while no supervisor runs: the claim itself moves to the log start, and says so.
+  await produce(topic, makeDataset(1, 2_000, 27).records) // offsets 10000..11999
+  const admin2 = kafka.admin()
+  await admin2.connect()
+  try {
+    await admin2.fetchTopicMetadata({ topics: [topic] })
+    await admin2.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: '11000' }] })
+  } finally {
+    await admin2.disconnect()
+  }
+  const restarted = await startSupervisor(
+    t,
+    { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url },
+    `retention-restart-${topic}`,
+  )
+  await waitCaughtUp(db.url, topic, 12_000, 60_000)
+  t.match(
+    readFileSync(path.join(ARTIFACTS, `retention-restart-${topic}.log`), 'utf8'),
+    /"from":"10000","logStart":"11000","msg":"records deleted from Kafka before they were counted/,
+    'a claim past deleted records logs the skipped range',
+  )
+  t.equal(await restarted.kill('SIGTERM'), 0, 'clean exit')
 })

@@ -69,6 +69,12 @@ export function claim(ctx: ClaimContext, partitions: number[]): void {
       lows ??= ctx.consumer.lowOffsets()
       const low = (await lows).get(part.partition) ?? '0'
       const claim = await claimPartition(ctx.db, ctx.topic, part.partition, ctx.owner, low)
+      if (claim.skippedFrom !== null)
+        log.warn('records deleted from Kafka before they were counted (retention); going on from the log start', {
+          partition: part.partition,
+          from: claim.skippedFrom,
+          logStart: claim.nextOffset,
+        })
       if (!current()) return false
       await ctx.actors[part.actor]!.assign({
         partition: part.partition,

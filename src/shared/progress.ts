@@ -29,6 +29,8 @@ export interface Claim {
   maxEventMs: number | null
   /** Watermark an idle advance raised the partition to (ms since epoch), null if never. */
   idleWatermarkMs: number | null
+  /** The stored next offset, when the claim moved past it to the log start (retention deleted records before they were counted); else null. */
+  skippedFrom: string | null
 }
 
 /**
@@ -40,6 +42,11 @@ export interface Claim {
  * (partitions added to the topic after windows closed).
  */
 export async function claimPartition(pool: pg.Pool, topic: string, partition: number, owner: string, lowOffset: string): Promise<Claim> {
+  // Read before the claim only to report a skip (a commit landing in between could only move it up to what the claim returns).
+  const before = await pool.query<{ next_offset: string }>('SELECT next_offset FROM tumbler_progress WHERE topic = $1 AND partition = $2', [
+    topic,
+    partition,
+  ])
   const { rows } = await pool.query<{ epoch: string; next_offset: string; max_event_ms: string | null; idle_watermark_ms: string | null }>(
     `INSERT INTO tumbler_progress AS p (topic, partition, next_offset, epoch, owner, idle_watermark_ms)
      VALUES ($1, $2, $3, 1, $4, (SELECT low_watermark_ms FROM tumbler_topics WHERE topic = $1))
@@ -51,7 +58,14 @@ export async function claimPartition(pool: pg.Pool, topic: string, partition: nu
     [topic, partition, lowOffset, owner],
   )
   const row = rows[0]!
-  return { epoch: row.epoch, nextOffset: row.next_offset, maxEventMs: msOf(row.max_event_ms), idleWatermarkMs: msOf(row.idle_watermark_ms) }
+  const stored = before.rows[0]?.next_offset
+  return {
+    epoch: row.epoch,
+    nextOffset: row.next_offset,
+    maxEventMs: msOf(row.max_event_ms),
+    idleWatermarkMs: msOf(row.idle_watermark_ms),
+    skippedFrom: stored !== undefined && row.next_offset === lowOffset && BigInt(stored) < BigInt(lowOffset) ? stored : null,
+  }
 }
 
 /** One tumbler_progress row as the writer reads it: bigints as decimal strings (src/shared/pg-types.ts). */
