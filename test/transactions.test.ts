@@ -64,3 +64,36 @@ t.test('aborted transactions are not counted; committed ones and plain records a
   t.equal(rejected[0]!.n, '0', 'nothing rejected: aborted records are not records')
   t.equal(await sup.kill('SIGTERM'), 0, 'clean exit')
 })
+
+t.test(
+  'a partition that ends with an aborted transaction longer than MAX_INFLIGHT_RECORDS reaches its end (nothing counted from it)',
+  {
+    skip:
+      process.env.KAFKA_FETCH !== 'actors' &&
+      'KAFKA_FETCH=supervisor: kafkajs skips such offsets unseen (README, "Final windows", known gap)',
+  },
+  async (t) => {
+    const topic = await createTopic(t, 1)
+    const db = databaseFor(t)
+    await produce(topic, records('C', 50))
+    const producer = kafka.producer({ transactionalId: uniqueName('txn'), idempotent: true, maxInFlightRequests: 1 })
+    await producer.connect()
+    t.teardown(() => producer.disconnect())
+    const tx = await producer.transaction()
+    await tx.send({ topic, messages: messagesOf(records('A', 500)) })
+    await tx.abort()
+    const end = await topicRecords(topic) // 50 records, 500 aborted, 1 marker
+    const sup = await startSupervisor(
+      t,
+      { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, FLUSH_MS: '100', MAX_INFLIGHT_RECORDS: '200' },
+      `txn-tail-${topic}`,
+    )
+    await waitCaughtUp(db.url, topic, end, 60_000)
+    const rows = await query<{ category: string; count: string }>(
+      db.url,
+      'SELECT category, transaction_count::text AS count FROM category_sales',
+    )
+    t.same(rows, [{ category: 'C', count: '50' }], 'only the 50 plain records')
+    t.equal(await sup.kill('SIGTERM'), 0, 'clean exit')
+  },
+)

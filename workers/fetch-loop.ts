@@ -249,9 +249,11 @@ export class FetchLoop {
           const limit = f.flow.limit(f.next)
           const share = shareOf(p.records, f.next, limit, p.abortedTransactions)
           f.next = BigInt(share.to)
-          if (share.records > 0 && f.flow.dispatch(f.next, share.bytes)) f.paused = true
+          // Offsets with nothing to count (markers, aborted transactions) are in flight too, until committed.
+          const moved = share.to > share.from
+          if (moved && f.flow.dispatch(f.next, share.bytes)) f.paused = true
           else if (limit === null) f.paused = true
-          if (share.records === 0 && share.to === share.from && !highChanged && !f.paused) continue
+          if (!moved && !highChanged && !f.paused) continue
           const { partition, epoch, paused } = f
           const { records, bytes } = share
           const report = {
@@ -274,7 +276,7 @@ export class FetchLoop {
   private count(work: Work[]): void {
     if (work.length === 0) return
     if (work.some((w) => w.share.records > 0)) this.fault('batch')
-    for (const w of work) if (w.share.records > 0) handOver(w.share, this.record, w.f.sink)
+    for (const w of work) if (w.share.to > w.share.from) handOver(w.share, this.record, w.f.sink)
     const report: FetchReport = { actor: this.actor, partitions: work.map((w) => w.report) }
     this.reports.postMessage(report)
   }

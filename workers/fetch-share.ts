@@ -12,6 +12,8 @@ export type FetchResponse = Awaited<ReturnType<Consumer['fetch']>>
 /** What a partition's records are handed to (the actor's PartitionState). */
 export interface RecordSink {
   add(record: RecordIn): void
+  /** Nothing to count before `offset` (markers, aborted transactions): the position moves there. */
+  skipTo(offset: number): void
 }
 
 /** Kafka RecordBatch attributes (KIP-98): a control batch (transaction marker), a transactional batch, log-append time. */
@@ -102,11 +104,13 @@ function recordBytes(r: KafkaRecord): number {
 }
 
 /**
- * Hands the share's records to `sink` in offset order through one reused `record`. A record's
+ * Hands the share's records to `sink` in offset order through one reused `record`, then moves
+ * its position to the share's end (skipped markers and aborted batches included). A record's
  * Kafka timestamp is its batch's first timestamp plus its delta, or the batch's max timestamp
  * when the topic stamps log-append time (KIP-32).
  */
 export function handOver(share: Share, record: FetchedRecord, sink: RecordSink): void {
+  if (share.records === 0) return sink.skipTo(share.to)
   for (const batch of share.batches) {
     const first = Number(batch.firstOffset)
     const appendTime = batch.attributes & LOG_APPEND_TIME ? Number(batch.maxTimestamp) : null
@@ -118,6 +122,7 @@ export function handOver(share: Share, record: FetchedRecord, sink: RecordSink):
       sink.add(record)
     }
   }
+  sink.skipTo(share.to)
 }
 
 /** RecordIn over one fetched record: set() moves it on; the value is the client's buffer, not copied. */

@@ -155,13 +155,22 @@ export class PartitionState {
     })
   }
 
+  /**
+   * The offsets before `offset` hold nothing to count (transaction markers, aborted
+   * transactions: KAFKA_FETCH=actors, workers/fetch-share.ts): the next flush covers them, so
+   * Postgres moves past them even when no record follows.
+   */
+  skipTo(offset: number): void {
+    if (offset > this.nextOffset) this.nextOffset = offset
+  }
+
   get pending(): number {
     return this.records
   }
 
-  /** Everything since the last flush, or null if nothing was read; resets the deltas. */
+  /** Everything since the last flush, or null if the position did not move; resets the deltas. */
   flush(): PartitionFlush | null {
-    if (this.records === 0) return null
+    if (this.records === 0 && this.nextOffset === this.fromOffset) return null
     const deltas: WindowDelta[] = []
     for (const [windowStartMs, byCategory] of this.deltas) {
       for (const [category, acc] of byCategory) deltas.push({ windowStartMs, category, cents: acc.cents, count: acc.count })

@@ -42,8 +42,8 @@ export class GroupCommit {
   private outstandingFlushes = 0
   private idleWaiters: (() => void)[] = []
   private lastCommitSentMs = 0
-  /** Records and bytes handed to each actor since its last flush. */
-  private readonly unflushed: { records: number; bytes: number }[]
+  /** Records and bytes handed to each actor since its last flush; `moved`: any hand-over at all (also of offsets with no record). */
+  private readonly unflushed: { records: number; bytes: number; moved: boolean }[]
 
   constructor(
     private readonly topic: string,
@@ -52,7 +52,7 @@ export class GroupCommit {
     private readonly writer: WriterClient,
     private readonly host: GroupCommitHost,
   ) {
-    this.unflushed = actors.map(() => ({ records: 0, bytes: 0 }))
+    this.unflushed = actors.map(() => ({ records: 0, bytes: 0, moved: false }))
   }
 
   /** A batch of `records` and `bytes` went to this actor: asks it for a flush once over FLUSH_RECORDS or FLUSH_BYTES. */
@@ -60,19 +60,20 @@ export class GroupCommit {
     const u = this.unflushed[actor]!
     u.records += records
     u.bytes += bytes
+    u.moved = true
     if (u.records >= this.bounds.flushRecords || u.bytes >= this.bounds.flushBytes) this.flush(actor)
   }
 
   /** Asks every actor with records since its last flush for a flush. */
   flushAll(): void {
     this.unflushed.forEach((u, i) => {
-      if (u.records > 0) this.flush(i)
+      if (u.moved) this.flush(i)
     })
   }
 
   /** Asks this actor for a flush. */
   flush(actor: number): void {
-    this.unflushed[actor] = { records: 0, bytes: 0 }
+    this.unflushed[actor] = { records: 0, bytes: 0, moved: false }
     this.track(this.actors[actor]!.flush(), actor)
   }
 

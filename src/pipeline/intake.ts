@@ -83,8 +83,10 @@ export class Intake {
     for (const f of report.partitions) {
       const part = this.h.parts.get(f.partition)
       if (!part || part.state !== 'active' || part.epoch !== f.epoch || part.actor !== report.actor || this.h.stopping()) continue
-      if (f.records > 0) {
-        part.flow.dispatch(BigInt(f.nextOffset), f.bytes)
+      const next = BigInt(f.nextOffset)
+      // Moved without records: transaction markers or aborted transactions, committed by the next flush.
+      if (f.records > 0 || next > part.flow.dispatched) {
+        part.flow.dispatch(next, f.bytes)
         part.idle.busy(now)
         part.lastBatchMs = now
         this.h.stats.consumed += f.records

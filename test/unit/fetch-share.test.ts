@@ -40,10 +40,19 @@ function batch(firstOffset: number, n: number, attributes = 0, firstTimestamp = 
 
 /** Collects what handOver gives a sink (copies: the cursor moves on). */
 function collect(share: ReturnType<typeof shareOf>): { offset: number; timestampMs: number; text: string | null }[] {
-  const out: { offset: number; timestampMs: number; text: string | null }[] = []
-  const sink: RecordSink = { add: (r: RecordIn) => out.push({ offset: r.offset, timestampMs: r.timestampMs, text: r.text() }) }
+  return handOut(share).records
+}
+
+/** What handOver gives a sink: the records, and where it moved the position to. */
+function handOut(share: ReturnType<typeof shareOf>) {
+  const records: { offset: number; timestampMs: number; text: string | null }[] = []
+  let skippedTo: number | null = null
+  const sink: RecordSink = {
+    add: (r: RecordIn) => void records.push({ offset: r.offset, timestampMs: r.timestampMs, text: r.text() }),
+    skipTo: (offset) => void (skippedTo = offset),
+  }
   handOver(share, new FetchedRecord(), sink)
-  return out
+  return { records, skippedTo }
 }
 
 t.test('records below the next offset (a batch Kafka returns whole) are neither counted nor handed over', async (t) => {
@@ -116,6 +125,17 @@ t.test('a committed transaction, and a producer whose aborted transaction lies a
   const share = shareOf([txn(0, 3, 7n), marker(3, 7n, 'commit'), txn(4, 2, 7n)], 0n, 1000n, [{ producerId: 7n, firstOffset: 4n }])
   t.same(offsetsOf(share), [0, 1, 2], 'the aborted one from offset 4 on is dropped, the committed one before it is not')
   t.same(offsetsOf(shareOf([txn(0, 3, 9n), marker(3, 9n, 'commit')], 0n, 1000n, [])), [0, 1, 2])
+})
+
+t.test('the position moves to the share end past trailing markers and aborted batches, also with no record to count', async (t) => {
+  const tail = handOut(shareOf([batch(0, 2), txn(2, 3, 7n), marker(5, 7n, 'abort')], 0n, 1000n, [{ producerId: 7n, firstOffset: 2n }]))
+  t.same(
+    tail.records.map((r) => r.offset),
+    [0, 1],
+  )
+  t.equal(tail.skippedTo, 6, 'past the aborted transaction and its marker')
+  const onlyMarker = handOut(shareOf([marker(9, 7n, 'commit')], 9n, 1000n))
+  t.same([onlyMarker.records.length, onlyMarker.skippedTo], [0, 10], 'a lone commit marker: nothing counted, position past it')
 })
 
 t.test('an empty or absent record set takes nothing', async (t) => {

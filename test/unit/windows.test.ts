@@ -474,3 +474,17 @@ t.test('PartitionState: a detail quoting a NUL is storable in Postgres text', as
   )
   for (const r of f.rejected) t.notOk(r.detail.includes('\u0000'), `no NUL in: ${JSON.stringify(r.detail)}`)
 })
+
+t.test('PartitionState.skipTo: offsets with nothing to count move the position; the flush covers them even without a record', async (t) => {
+  const s = new PartitionState(0, 'e', 10, null, null, RULES)
+  t.equal(s.flush(), null, 'nothing read, position unmoved: no flush')
+  s.skipTo(12) // a transaction marker at 10..11
+  const f = s.flush()!
+  t.same([f.fromOffset, f.nextOffset, f.records, f.deltas.length], ['10', '12', 0, 0])
+  add(s, 12, T12, rec(T12))
+  s.skipTo(12) // never moves back
+  s.skipTo(20) // an aborted transaction after the record
+  const g = s.flush()!
+  t.same([g.fromOffset, g.nextOffset, g.records], ['12', '20', 1])
+  t.equal(s.flush(), null)
+})
