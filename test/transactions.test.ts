@@ -88,7 +88,9 @@ t.test(
       { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: topic, DATABASE_URL: db.url, FLUSH_MS: '100', MAX_INFLIGHT_RECORDS: '200' },
       `txn-tail-${topic}`,
     )
-    await waitCaughtUp(db.url, topic, end, 60_000)
+    await waitCaughtUp(db.url, topic, end, 60_000).catch(async (err: Error) => {
+      throw new Error(`${err.message}; readyz partitions ${JSON.stringify((await sup.readyz()).body.partitions)}`)
+    })
     const rows = await query<{ category: string; count: string }>(
       db.url,
       'SELECT category, transaction_count::text AS count FROM category_sales',

@@ -69,8 +69,13 @@ export function shareOf(
   const share: Share = { batches: [], from, to: from, records: 0, bytes: 0 }
   const pending = aborted?.length ? [...aborted].sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : 1)) : []
   const abortedProducers = new Set<bigint>()
+  /** `to` is past everything returned so far (no batch was cut at the limit). */
+  let whole = true
   for (const batch of batches ?? []) {
     const first = Number(batch.firstOffset)
+    // A gap before a batch holds nothing to count: batches the client dropped (aborted) or
+    // compaction removed. Moving past it takes no in-flight room a record would need.
+    if (whole && first > share.to) share.to = first
     if (first >= until) break
     const last = batch.firstOffset + BigInt(batch.lastOffsetDelta)
     while (pending.length && pending[0]!.firstOffset <= last) abortedProducers.add(pending.shift()!.producerId)
@@ -79,6 +84,7 @@ export function shareOf(
     if (batch.attributes & IS_CONTROL && isAbortMarker(batch)) abortedProducers.delete(batch.producerId)
     if (end <= share.to) continue
     share.to = Math.min(end, until)
+    whole = share.to === end
     if (skip) continue
     share.batches.push(batch)
     for (const r of batch.records) {

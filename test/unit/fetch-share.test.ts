@@ -138,6 +138,15 @@ t.test('the position moves to the share end past trailing markers and aborted ba
   t.same([onlyMarker.records.length, onlyMarker.skippedTo], [0, 10], 'a lone commit marker: nothing counted, position past it')
 })
 
+t.test('a gap between batches (dropped by the client, or compacted) is passed over, also past the in-flight limit', async (t) => {
+  const gap = shareOf([batch(0, 50), marker(550, 7n, 'abort')], 0n, 200n)
+  t.same([gap.records, gap.to], [50, 550], 'offsets 50..549 hold nothing: the next fetch starts at the marker')
+  const start = shareOf([batch(30, 5)], 10n, 100n)
+  t.same([start.from, start.to, start.records], [10, 35, 5], 'a gap before the first batch')
+  const cut = shareOf([batch(0, 100), batch(150, 10)], 0n, 50n)
+  t.same([cut.to, cut.records], [50, 50], 'no jump after a batch cut at the limit: its rest still waits')
+})
+
 t.test('an empty or absent record set takes nothing', async (t) => {
   t.same(shareOf([], 42n, 100n), { batches: [], from: 42, to: 42, records: 0, bytes: 0 })
   t.same(shareOf(null, 42n, 100n).to, 42)
