@@ -64,13 +64,21 @@ export class Intake {
       if (this.h.parts.get(partition)?.generation === generation) this.h.resync([partition], `batch failed: ${err.message}`)
     })
     const last = records[records.length - 1]!.offset
-    const atBound = part.flow.dispatch(BigInt(last) + 1n, bytes)
-    part.idle.busy(Date.now())
-    this.h.stats.consumed += records.length
-    this.h.stats.dispatchedBatches++
-    this.h.commits.dispatched(part.actor, records.length, bytes)
-    if (atBound) this.h.setPaused(part, true)
+    if (this.handedOver(part, BigInt(last) + 1n, records.length, bytes, Date.now())) this.h.setPaused(part, true)
     return last
+  }
+
+  /**
+   * The actor has the partition's records up to `next` (`records` of them, `bytes`): the
+   * in-flight view, idleness, counters and flush bounds learn it. Returns true at an in-flight bound.
+   */
+  private handedOver(part: Part, next: bigint, records: number, bytes: number, nowMs: number): boolean {
+    const atBound = part.flow.dispatch(next, bytes)
+    part.idle.busy(nowMs)
+    this.h.stats.consumed += records
+    this.h.stats.dispatchedBatches++
+    this.h.commits.dispatched(part.actor, records, bytes)
+    return atBound
   }
 
   /**
@@ -85,14 +93,7 @@ export class Intake {
       if (!part || part.state !== 'active' || part.epoch !== f.epoch || part.actor !== report.actor || this.h.stopping()) continue
       const next = BigInt(f.nextOffset)
       // Moved without records: transaction markers or aborted transactions, committed by the next flush.
-      if (f.records > 0 || next > part.flow.dispatched) {
-        part.flow.dispatch(next, f.bytes)
-        part.idle.busy(now)
-        part.lastBatchMs = now
-        this.h.stats.consumed += f.records
-        this.h.stats.dispatchedBatches++
-        this.h.commits.dispatched(part.actor, f.records, f.bytes)
-      }
+      if (f.records > 0 || next > part.flow.dispatched) this.handedOver(part, next, f.records, f.bytes, now)
       if (part.paused !== f.paused && !part.failure) this.h.showPaused(part, f.paused)
     }
   }
